@@ -1,0 +1,1 @@
+"""Renderers: turn a Report into terminal text, HTML, JUnit XML or JSON. No statistics here."""
