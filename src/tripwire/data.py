@@ -177,7 +177,9 @@ def infer_kind(values: pd.Series, name: str | None = None) -> str:
     if pd.api.types.is_numeric_dtype(values):
         if nunique <= 2 and set(np.unique(s.to_numpy())) <= {0, 1}:
             return "boolean"
-        is_int = pd.api.types.is_integer_dtype(values) or bool(np.all(np.mod(s.to_numpy(dtype=float), 1) == 0))
+        finite = s.to_numpy(dtype=float)
+        finite = finite[np.isfinite(finite)]
+        is_int = pd.api.types.is_integer_dtype(values) or bool(np.all(np.mod(finite, 1) == 0))
         if is_int and n >= 20 and nunique == n:
             sorted_vals = np.sort(s.to_numpy(dtype=float))
             consecutive = bool(np.all(np.diff(sorted_vals) == 1))
@@ -256,6 +258,7 @@ def infer_task(target: pd.Series) -> str:
     nunique = int(s.nunique())
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
         vals = s.to_numpy(dtype=float)
+        vals = vals[np.isfinite(vals)]
         integral = bool(np.all(np.mod(vals, 1) == 0))
         if nunique > 20 or not integral:
             return "regression"
@@ -377,6 +380,12 @@ def prepare(
         else:
             inferred[col] = infer_kind(base[col], col)
 
+    resolved_task: str | None = task
+    if roles.target is not None:
+        present = base[roles.target].dropna()
+        resolved_task = task or (infer_task(present) if len(present) else "binary")
+        inferred[roles.target] = "numeric" if resolved_task == "regression" else "label"
+
     out: dict[str, pd.DataFrame] = {}
     coerced: dict[tuple[str, str], list[int]] = {}
     for side in sides:
@@ -384,6 +393,9 @@ def prepare(
         cols = {}
         for col in base.columns:
             kind = inferred[col]
+            if kind == "label":  # class labels keep their own values
+                cols[col] = df[col].astype(object).where(df[col].notna())
+                continue
             series, bad = _coerce(df[col], kind)
             present = int(df[col].notna().sum())
             if kind in ("numeric", "boolean", "datetime") and len(bad):
@@ -413,7 +425,6 @@ def prepare(
                     "Use ISO dates like 2024-01-31 or numbers."
                 )
 
-    resolved_task: str | None = task
     classes: tuple[Any, ...] = ()
     if roles.target is not None:
         target = roles.target
@@ -425,7 +436,6 @@ def prepare(
                 f"target column {target!r} in {label[first]} has a single value ({y0.iloc[0]!r}); "
                 "there is nothing to learn. Check the file or pass another --target."
             )
-        resolved_task = task or infer_task(frames[first][target].dropna())
         if resolved_task != "regression":
             all_y = pd.concat([out[s][target] for s in sides])
             classes = tuple(sorted(all_y.unique().tolist(), key=lambda v: (str(type(v)), v)))
@@ -449,7 +459,7 @@ def prepare(
 
 def _validate_target(df: pd.DataFrame, raw: pd.DataFrame, target: str, name: str) -> None:
     y = df[target]
-    bad = y.isna().to_numpy()
+    bad = y.isna().to_numpy().copy()
     if pd.api.types.is_numeric_dtype(y):
         bad |= ~np.isfinite(y.to_numpy(dtype=float, na_value=np.nan))
     if bad.any():
