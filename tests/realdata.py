@@ -12,15 +12,32 @@ import pandas as pd
 DATA = Path(__file__).resolve().parent.parent / "data"
 
 ADULT_COLUMNS = [
-    "age", "workclass", "fnlwgt", "education", "education_num", "marital_status", "occupation",
-    "relationship", "race", "sex", "capital_gain", "capital_loss", "hours_per_week",
-    "native_country", "income",
+    "age",
+    "workclass",
+    "fnlwgt",
+    "education",
+    "education_num",
+    "marital_status",
+    "occupation",
+    "relationship",
+    "race",
+    "sex",
+    "capital_gain",
+    "capital_loss",
+    "hours_per_week",
+    "native_country",
+    "income",
 ]
 
 
 def adult(split: str = "train") -> pd.DataFrame:
-    df = pd.read_csv(DATA / "adult" / f"adult-{split}.csv.gz", header=None, names=ADULT_COLUMNS,
-                     skipinitialspace=True, na_values=["?"])
+    df = pd.read_csv(
+        DATA / "adult" / f"adult-{split}.csv.gz",
+        header=None,
+        names=ADULT_COLUMNS,
+        skipinitialspace=True,
+        na_values=["?"],
+    )
     df["income"] = df["income"].str.rstrip(".")
     return df
 
@@ -35,9 +52,25 @@ def bank_additional() -> pd.DataFrame:
 
 def bank_full() -> pd.DataFrame:
     df = pd.read_csv(DATA / "bank_marketing" / "bank-marketing-full.csv.gz")
-    df.columns = ["age", "job", "marital", "education", "default", "balance", "housing", "loan",
-                  "contact", "day", "month", "duration", "campaign", "pdays", "previous",
-                  "poutcome", "y"][: df.shape[1]]
+    df.columns = [
+        "age",
+        "job",
+        "marital",
+        "education",
+        "default",
+        "balance",
+        "housing",
+        "loan",
+        "contact",
+        "day",
+        "month",
+        "duration",
+        "campaign",
+        "pdays",
+        "previous",
+        "poutcome",
+        "y",
+    ][: df.shape[1]]
     return df
 
 
@@ -64,8 +97,13 @@ def spambase() -> pd.DataFrame:
 def sms_spam() -> pd.DataFrame:
     import csv
 
-    return pd.read_csv(DATA / "sms_spam" / "SMSSpamCollection.tsv.gz", sep="\t", header=None,
-                       names=["label", "text"], quoting=csv.QUOTE_NONE)
+    return pd.read_csv(
+        DATA / "sms_spam" / "SMSSpamCollection.tsv.gz",
+        sep="\t",
+        header=None,
+        names=["label", "text"],
+        quoting=csv.QUOTE_NONE,
+    )
 
 
 def crowd(name: str = "dog") -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -29,9 +29,19 @@ def german(tmp_path_factory):
 def test_audit_writes_valid_json_html_and_junit(german, tmp_path):
     out = tmp_path
     res = run_cli(
-        "audit", "--train", str(german / "train.csv"), "--test", str(german / "test.csv"),
-        "--target", "class", "--json", str(out / "r.json"), "--html", str(out / "r.html"),
-        "--junit", str(out / "r.xml"),
+        "audit",
+        "--train",
+        str(german / "train.csv"),
+        "--test",
+        str(german / "test.csv"),
+        "--target",
+        "class",
+        "--json",
+        str(out / "r.json"),
+        "--html",
+        str(out / "r.html"),
+        "--junit",
+        str(out / "r.xml"),
     )
     assert res.returncode in (0, 1), res.stderr
     report = json.loads((out / "r.json").read_text())
@@ -46,13 +56,31 @@ def test_audit_writes_valid_json_html_and_junit(german, tmp_path):
     xml = (out / "r.xml").read_text()
     assert xml.startswith("<?xml") and "<testsuite " in xml
     # every section of the terminal summary is printed
-    for title in ("Understanding the data", "Bad or noisy labels", "Data leakage", "Wrong metrics",
-                  "Distribution shift", "Overfitting to benchmarks", "No monitoring", "one-time task"):
+    for title in (
+        "Understanding the data",
+        "Bad or noisy labels",
+        "Data leakage",
+        "Wrong metrics",
+        "Distribution shift",
+        "Overfitting to benchmarks",
+        "No monitoring",
+        "one-time task",
+    ):
         assert title in res.stdout
 
 
 def test_json_to_stdout_is_pure_json(german):
-    res = run_cli("audit", "--train", str(german / "train.csv"), "--target", "class", "--checks", "data.", "--json", "-")
+    res = run_cli(
+        "audit",
+        "--train",
+        str(german / "train.csv"),
+        "--target",
+        "class",
+        "--checks",
+        "data.",
+        "--json",
+        "-",
+    )
     assert res.returncode == 0, res.stderr
     report = json.loads(res.stdout)
     jsonschema.validate(report, SCHEMA)
@@ -63,9 +91,21 @@ def test_fail_on_warning_turns_a_warning_into_exit_1(tmp_path):
     df["age"] = df["age"].astype(object)
     df.loc[[3, 7], "age"] = "unknown"  # a warning: values that are not numbers
     df.to_csv(tmp_path / "t.csv", index=False)
-    ok = run_cli("audit", "--train", str(tmp_path / "t.csv"), "--target", "class", "--checks", "data.", "-q")
-    bad = run_cli("audit", "--train", str(tmp_path / "t.csv"), "--target", "class", "--checks", "data.", "-q",
-                  "--fail-on", "warning")
+    ok = run_cli(
+        "audit", "--train", str(tmp_path / "t.csv"), "--target", "class", "--checks", "data.", "-q"
+    )
+    bad = run_cli(
+        "audit",
+        "--train",
+        str(tmp_path / "t.csv"),
+        "--target",
+        "class",
+        "--checks",
+        "data.",
+        "-q",
+        "--fail-on",
+        "warning",
+    )
     assert (ok.returncode, bad.returncode) == (0, 1)
 
 
@@ -94,10 +134,19 @@ def _bad_inputs(tmp_path):
         (["--train", str(tmp_path / "empty.csv"), "--target", "class"], "is empty"),
         (["--train", g, "--target", "klass"], "target column 'klass' is not in"),
         (["--train", str(tmp_path / "const.csv"), "--target", "class"], "has a single value"),
-        (["--train", g, "--test", str(tmp_path / "fewer.csv"), "--target", "class"], "have different columns"),
+        (
+            ["--train", g, "--test", str(tmp_path / "fewer.csv"), "--target", "class"],
+            "have different columns",
+        ),
         (["--train", g, "--test", str(tmp_path / "junk.csv"), "--target", "class"], "values in"),
-        (["--train", str(tmp_path / "nan_target.csv"), "--target", "alcohol"], "missing or infinite"),
-        (["--train", str(tmp_path / "timed.csv"), "--target", "class", "--time", "when"], "does not parse as dates"),
+        (
+            ["--train", str(tmp_path / "nan_target.csv"), "--target", "alcohol"],
+            "missing or infinite",
+        ),
+        (
+            ["--train", str(tmp_path / "timed.csv"), "--target", "class", "--time", "when"],
+            "does not parse as dates",
+        ),
         (["--train", g], "Missing option '--target'"),
         (["--train", g, "--target", "class", "--kind", "age"], "COLUMN=KIND"),
     ]
@@ -124,7 +173,17 @@ def test_rows_are_positions_in_the_input_file(tmp_path):
     df["duration"] = df["duration"].astype(float)
     df.loc[[17, 42], "duration"] = -3.0  # impossible: negative duration
     df.to_csv(tmp_path / "t.csv", index=False)
-    res = run_cli("audit", "--train", str(tmp_path / "t.csv"), "--target", "class", "--checks", "data.", "--json", "-")
+    res = run_cli(
+        "audit",
+        "--train",
+        str(tmp_path / "t.csv"),
+        "--target",
+        "class",
+        "--checks",
+        "data.",
+        "--json",
+        "-",
+    )
     report = json.loads(res.stdout)
     by_check = {f["check"]: f for f in report["findings"]}
     assert by_check["data.mixed_types"]["rows"] == {"train": [5, 61, 99]}
@@ -146,9 +205,22 @@ def test_demo_runs_and_finds_planted_failures(tmp_path):
 def test_python_api_matches_cli(german):
     import tripwire
 
-    report = tripwire.audit(str(german / "train.csv"), str(german / "test.csv"), target="class", checks=["data."])
-    res = run_cli("audit", "--train", str(german / "train.csv"), "--test", str(german / "test.csv"),
-                  "--target", "class", "--checks", "data.", "--json", "-")
+    report = tripwire.audit(
+        str(german / "train.csv"), str(german / "test.csv"), target="class", checks=["data."]
+    )
+    res = run_cli(
+        "audit",
+        "--train",
+        str(german / "train.csv"),
+        "--test",
+        str(german / "test.csv"),
+        "--target",
+        "class",
+        "--checks",
+        "data.",
+        "--json",
+        "-",
+    )
     cli_report = json.loads(res.stdout)
     assert [f["title"] for f in cli_report["findings"]] == [f.title for f in report.findings]
     assert isinstance(pd.DataFrame, type)

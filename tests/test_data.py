@@ -6,9 +6,9 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
+from tests import realdata
 from tripwire.data import Roles, infer_kind, prepare, read_table
 from tripwire.errors import InputError
-from tests import realdata
 
 
 @pytest.mark.parametrize(
@@ -45,7 +45,13 @@ def test_every_input_type_reads_to_the_same_frame(tmp_path):
     df = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": ["x", "y", "z"]})
     df.to_csv(tmp_path / "t.csv", index=False)
     df.to_parquet(tmp_path / "t.parquet")
-    sources = [df, str(tmp_path / "t.csv"), tmp_path / "t.parquet", pl.from_pandas(df), pa.Table.from_pandas(df)]
+    sources = [
+        df,
+        str(tmp_path / "t.csv"),
+        tmp_path / "t.parquet",
+        pl.from_pandas(df),
+        pa.Table.from_pandas(df),
+    ]
     for src in sources:
         got = read_table(src)
         assert got.columns.tolist() == ["a", "b"]

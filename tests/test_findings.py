@@ -10,7 +10,10 @@ from tripwire.findings import MODE_KEYS, CheckRun, Finding, Report
 
 def test_finding_normalises_rows_and_evidence():
     f = Finding(
-        "data.x", "data", "warning", "t",
+        "data.x",
+        "data",
+        "warning",
+        "t",
         rows={"train": np.array([5, 3, 3, 1])},
         evidence={"p": np.float64(0.5), "n": np.int64(3), "bad": float("nan"), "arr": np.arange(3)},
     )
@@ -42,7 +45,12 @@ def test_report_orders_by_mode_then_worst_first_and_round_trips():
 
 @pytest.mark.parametrize(
     ("severities", "fail_on", "code"),
-    [((), "critical", 0), (("info", "warning"), "critical", 0), (("warning",), "warning", 1), (("critical",), "critical", 1)],
+    [
+        ((), "critical", 0),
+        (("info", "warning"), "critical", 0),
+        (("warning",), "warning", 1),
+        (("critical",), "critical", 1),
+    ],
 )
 def test_exit_code(severities, fail_on, code):
     r = Report("audit", [Finding(f"data.s{i}", "data", s, "t") for i, s in enumerate(severities)])

@@ -6,36 +6,21 @@ The public entry points are :func:`audit` (before deployment) and :func:`drift`
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["Finding", "Report", "TripwireError", "__version__", "audit", "drift"]
+# The functions are bound eagerly: a lazy attribute would be shadowed by the submodule of the
+# same name (tripwire.audit) as soon as anything imports that submodule.
+from tripwire.audit import audit  # noqa: E402
+from tripwire.errors import TripwireError  # noqa: E402
+from tripwire.findings import Finding, Report  # noqa: E402
 
-if TYPE_CHECKING:  # pragma: no cover
-    from tripwire.audit import audit
-    from tripwire.errors import TripwireError
-    from tripwire.findings import Finding, Report
+__all__ = ["Finding", "Monitor", "Report", "TripwireError", "__version__", "audit"]
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy imports keep `import tripwire` cheap and free of side effects.
-    if name == "audit":
-        from tripwire.audit import audit
-
-        return audit
-    if name == "drift":
-        from tripwire.drift import drift
-
-        return drift
-    if name in ("Finding", "Report"):
-        from tripwire import findings
-
-        return getattr(findings, name)
-    if name == "TripwireError":
-        from tripwire.errors import TripwireError
-
-        return TripwireError
+    # The monitor client needs the service extra; import it only when asked for.
     if name == "Monitor":
         from tripwire.monitor.client import Monitor
 

@@ -39,8 +39,12 @@ class ProgressPrinter:
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
             self._bar = Progress(
-                TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                TimeElapsedColumn(), console=Console(stderr=True), transient=True,
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed}/{task.total}"),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
             )
             self._bar.__enter__()
         return self
@@ -79,7 +83,9 @@ def cli() -> None:
     """Catch the ways ML models fail: audit before deployment, monitor after, recover safely."""
 
 
-def _write_outputs(report: Any, json_out: str | None, html_out: str | None, junit_out: str | None, fail_on: str) -> list[str]:
+def _write_outputs(
+    report: Any, json_out: str | None, html_out: str | None, junit_out: str | None, fail_on: str
+) -> list[str]:
     written = []
     if json_out:
         if json_out == "-":
@@ -113,25 +119,71 @@ def _finish(report: Any, written: list[str], quiet: bool, fail_on: str, json_std
 @click.option("--group", default=None, help="Entity column (patient, customer, ...).")
 @click.option("--id", "id_col", default=None, help="Row id column (excluded from features).")
 @click.option("--prediction", default=None, help="Column with the model's predictions on test.")
-@click.option("--probabilities", default=None, help="Comma-separated probability columns, one per class.")
+@click.option(
+    "--probabilities", default=None, help="Comma-separated probability columns, one per class."
+)
 @click.option("--weight", default=None, help="Sample weight column.")
-@click.option("--model", "model_path", default=None, help="Fitted scikit-learn model or Pipeline (joblib file).")
-@click.option("--task", type=click.Choice(["binary", "multiclass", "regression"]), default=None, help="Override the inferred task.")
-@click.option("--kind", "kinds", multiple=True, metavar="COL=KIND", help="Override a column kind (repeatable).")
+@click.option(
+    "--model",
+    "model_path",
+    default=None,
+    help="Fitted scikit-learn model or Pipeline (joblib file).",
+)
+@click.option(
+    "--task",
+    type=click.Choice(["binary", "multiclass", "regression"]),
+    default=None,
+    help="Override the inferred task.",
+)
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    metavar="COL=KIND",
+    help="Override a column kind (repeatable).",
+)
 @click.option("--costs", default=None, help="Cost matrix inline (e.g. 'fn=5,fp=1') or a JSON file.")
-@click.option("--latency-budget-ms", type=float, default=None, help="Per-row predict latency budget.")
-@click.option("--annotations", default=None, help="Long table item,annotator,label of several annotators.")
-@click.option("--label-columns", default=None, help="Comma-separated label columns of several annotators.")
-@click.option("--ledger", default=None, help="Test-set reuse ledger file (default ~/.tripwire/ledger.jsonl).")
-@click.option("--checks", "only", default=None, help="Run only checks whose id starts with these (comma-separated).")
-@click.option("--skip", default=None, help="Skip checks whose id starts with these (comma-separated).")
-@click.option("--json", "json_out", default=None, help="Write the JSON report here ('-' for stdout).")
+@click.option(
+    "--latency-budget-ms", type=float, default=None, help="Per-row predict latency budget."
+)
+@click.option(
+    "--annotations", default=None, help="Long table item,annotator,label of several annotators."
+)
+@click.option(
+    "--label-columns", default=None, help="Comma-separated label columns of several annotators."
+)
+@click.option(
+    "--ledger", default=None, help="Test-set reuse ledger file (default ~/.tripwire/ledger.jsonl)."
+)
+@click.option(
+    "--checks",
+    "only",
+    default=None,
+    help="Run only checks whose id starts with these (comma-separated).",
+)
+@click.option(
+    "--skip", default=None, help="Skip checks whose id starts with these (comma-separated)."
+)
+@click.option(
+    "--json", "json_out", default=None, help="Write the JSON report here ('-' for stdout)."
+)
 @click.option("--html", "html_out", default=None, help="Write the HTML report here.")
-@click.option("--junit", "junit_out", default=None, help="Write JUnit XML here (one test per check).")
-@click.option("--fail-on", type=click.Choice(["warning", "critical"]), default="critical", show_default=True,
-              help="Exit 1 when a finding of this severity or worse is found.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed for models and resampling.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress or summary; only the exit code and files.")
+@click.option(
+    "--junit", "junit_out", default=None, help="Write JUnit XML here (one test per check)."
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["warning", "critical"]),
+    default="critical",
+    show_default=True,
+    help="Exit 1 when a finding of this severity or worse is found.",
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Random seed for models and resampling."
+)
+@click.option(
+    "--quiet", "-q", is_flag=True, help="No progress or summary; only the exit code and files."
+)
 def audit(**kw: Any) -> None:
     """Audit TRAIN (and TEST) for the seven ways models fail."""
     from tripwire.audit import audit as run_audit
@@ -169,7 +221,12 @@ def audit(**kw: Any) -> None:
 
 
 @cli.command()
-@click.option("--out", default="demo-output", show_default=True, help="Folder for the demo's data and reports.")
+@click.option(
+    "--out",
+    default="demo-output",
+    show_default=True,
+    help="Folder for the demo's data and reports.",
+)
 @click.option("--quiet", "-q", is_flag=True)
 def demo(out: str, quiet: bool) -> None:
     """The whole story on bundled real data (UCI Adult) with failures planted on purpose."""

@@ -70,7 +70,9 @@ def read_table(source: Any, *, name: str = "data") -> pd.DataFrame:
         df = _read_path(Path(source), name)
     elif isinstance(source, np.ndarray):
         if source.ndim != 2:
-            raise InputError(f"{name}: a numpy array must be 2-D (rows x columns); got shape {source.shape}.")
+            raise InputError(
+                f"{name}: a numpy array must be 2-D (rows x columns); got shape {source.shape}."
+            )
         df = pd.DataFrame(source, columns=[f"x{i}" for i in range(source.shape[1])])
     elif type(source).__module__.startswith("polars"):
         df = source.to_pandas()
@@ -82,11 +84,15 @@ def read_table(source: Any, *, name: str = "data") -> pd.DataFrame:
             "Parquet path, or a pandas/polars DataFrame, a pyarrow Table or a 2-D numpy array."
         )
     if df.shape[1] == 0 or df.shape[0] == 0:
-        raise InputError(f"{name} has no data rows. Pass a file with a header line and at least one row.")
+        raise InputError(
+            f"{name} has no data rows. Pass a file with a header line and at least one row."
+        )
     df.columns = [str(c) for c in df.columns]
     dupes = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
     if dupes:
-        raise InputError(f"{name} has duplicate column names: {', '.join(dupes)}. Rename them so each is unique.")
+        raise InputError(
+            f"{name} has duplicate column names: {', '.join(dupes)}. Rename them so each is unique."
+        )
     return df.reset_index(drop=True)
 
 
@@ -114,7 +120,9 @@ def _read_path(path: Path, name: str) -> pd.DataFrame:
             low_memory=False,
         )
     except pd.errors.EmptyDataError as exc:
-        raise InputError(f"{label} has no columns or rows. Pass a file with a header line and data.") from exc
+        raise InputError(
+            f"{label} has no columns or rows. Pass a file with a header line and data."
+        ) from exc
     except (UnicodeDecodeError, pd.errors.ParserError, OSError, ValueError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(
@@ -188,7 +196,11 @@ def infer_kind(values: pd.Series, name: str | None = None) -> str:
         return "numeric"
     # strings / objects
     lowered = s.astype(str).str.strip().str.lower()
-    if nunique <= 2 and set(lowered.unique()) <= (_TRUE | _FALSE) and len(set(lowered.unique())) >= 1:
+    if (
+        nunique <= 2
+        and set(lowered.unique()) <= (_TRUE | _FALSE)
+        and len(set(lowered.unique())) >= 1
+    ):
         return "boolean"
     share, _ = _numeric_share(s)
     if share >= 0.5:
@@ -282,7 +294,10 @@ def _coerce(series: pd.Series, kind: str) -> tuple[pd.Series, np.ndarray]:
             out = series.astype(float).where(series.isin([0, 1]))
         else:
             low = series.astype(str).str.strip().str.lower()
-            out = pd.Series(np.where(low.isin(_TRUE), 1.0, np.where(low.isin(_FALSE), 0.0, np.nan)), index=series.index)
+            out = pd.Series(
+                np.where(low.isin(_TRUE), 1.0, np.where(low.isin(_FALSE), 0.0, np.nan)),
+                index=series.index,
+            )
             out = out.where(series.notna())
         bad = present & out.isna().to_numpy()
         return out.astype(float), np.flatnonzero(bad)
@@ -302,13 +317,17 @@ def _coerce(series: pd.Series, kind: str) -> tuple[pd.Series, np.ndarray]:
     return out, np.array([], dtype=int)
 
 
-def _kind_overrides(kinds: Mapping[str, str] | None, columns: Sequence[str], name: str) -> dict[str, str]:
+def _kind_overrides(
+    kinds: Mapping[str, str] | None, columns: Sequence[str], name: str
+) -> dict[str, str]:
     out: dict[str, str] = {}
     for col, kind in (kinds or {}).items():
         if kind not in KINDS:
             raise UsageError(f"kind {kind!r} for column {col!r} is not one of: {', '.join(KINDS)}.")
         if col not in columns:
-            raise UsageError(f"--kind names column {col!r}, which is not in {name} (columns: {_list(columns)}).")
+            raise UsageError(
+                f"--kind names column {col!r}, which is not in {name} (columns: {_list(columns)})."
+            )
         out[col] = kind
     return out
 
@@ -376,7 +395,9 @@ def prepare(
         if col in overrides:
             inferred[col] = overrides[col]
         elif col == roles.time:
-            inferred[col] = "datetime" if not pd.api.types.is_numeric_dtype(base[col]) else "numeric"
+            inferred[col] = (
+                "datetime" if not pd.api.types.is_numeric_dtype(base[col]) else "numeric"
+            )
         else:
             inferred[col] = infer_kind(base[col], col)
 

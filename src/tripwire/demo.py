@@ -10,14 +10,27 @@ from __future__ import annotations
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 ADULT_COLUMNS = [
-    "age", "workclass", "fnlwgt", "education", "education_num", "marital_status", "occupation",
-    "relationship", "race", "sex", "capital_gain", "capital_loss", "hours_per_week",
-    "native_country", "income",
+    "age",
+    "workclass",
+    "fnlwgt",
+    "education",
+    "education_num",
+    "marital_status",
+    "occupation",
+    "relationship",
+    "race",
+    "sex",
+    "capital_gain",
+    "capital_loss",
+    "hours_per_week",
+    "native_country",
+    "income",
 ]
 
 
@@ -37,7 +50,9 @@ def load_adult(split: str = "train") -> pd.DataFrame:
     return df
 
 
-def make_demo_data(seed: int = 7, n_train: int = 6000, n_test: int = 3000) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, object]]:
+def make_demo_data(
+    seed: int = 7, n_train: int = 6000, n_test: int = 3000
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Train and test tables from Adult with planted failures, and what was planted where."""
     rng = np.random.default_rng(seed)
     train = load_adult("train").sample(n=n_train, random_state=seed).reset_index(drop=True)
@@ -65,7 +80,7 @@ def make_demo_data(seed: int = 7, n_train: int = 6000, n_test: int = 3000) -> tu
     train["hours_per_week"] = train["hours_per_week"].astype(object)
     train.loc[junk, "hours_per_week"] = "unknown"
 
-    planted = {
+    planted: dict[str, Any] = {
         "label_noise_rows": sorted(int(i) for i in flip),
         "target_leak_column": "review_flag",
         "train_rows_copied_from_test": list(range(n_train, n_train + len(copied))),
@@ -88,12 +103,18 @@ def run_demo(out: Path, echo: Callable[[str], None] = print) -> int:
     test.to_csv(data / "test.csv", index=False)
     echo(f"  • {len(planted['label_noise_rows'])} training labels flipped (noisy labels)")
     echo("  • a 'review_flag' column that encodes the outcome (target leak)")
-    echo(f"  • {len(planted['train_rows_copied_from_test'])} test rows copied into train (split leakage)")
-    echo(f"  • {len(planted['junk_rows'])} 'unknown' strings in the numeric hours_per_week (broken export)")
+    echo(
+        f"  • {len(planted['train_rows_copied_from_test'])} test rows copied into train (split leakage)"
+    )
+    echo(
+        f"  • {len(planted['junk_rows'])} 'unknown' strings in the numeric hours_per_week (broken export)"
+    )
     echo("  • a test population older than the training one (distribution shift)")
     echo("")
     echo("Step 1 — audit before deployment:")
-    echo(f"  tripwire audit --train {data / 'train.csv'} --test {data / 'test.csv'} --target income")
+    echo(
+        f"  tripwire audit --train {data / 'train.csv'} --test {data / 'test.csv'} --target income"
+    )
     report = audit(str(data / "train.csv"), str(data / "test.csv"), target="income")
     json_path = report.save_json(out / "report.json")
     html_path = report.save_html(out / "report.html")

@@ -43,12 +43,31 @@ class ModeInfo:
 MODES: tuple[ModeInfo, ...] = (
     ModeInfo("data", 0, "Understanding the data", "What is in the data, and is it intact?"),
     ModeInfo("labels", 1, "Bad or noisy labels", "Are the labels the model learns from right?"),
-    ModeInfo("leakage", 2, "Data leakage", "Is the test set truly unseen, and are features honest?"),
+    ModeInfo(
+        "leakage", 2, "Data leakage", "Is the test set truly unseen, and are features honest?"
+    ),
     ModeInfo("metrics", 3, "Wrong metrics", "Do the numbers reflect real impact?"),
-    ModeInfo("drift", 4, "Distribution shift", "Does the data the model meets look like its training data?"),
-    ModeInfo("robustness", 5, "Overfitting to benchmarks", "Where does the model fail, and how fragile is it?"),
-    ModeInfo("monitoring", 6, "No monitoring after deployment", "Will anyone notice when it breaks?"),
-    ModeInfo("lifecycle", 7, "Treating ML as a one-time task", "How is the model retrained, gated and rolled back?"),
+    ModeInfo(
+        "drift",
+        4,
+        "Distribution shift",
+        "Does the data the model meets look like its training data?",
+    ),
+    ModeInfo(
+        "robustness",
+        5,
+        "Overfitting to benchmarks",
+        "Where does the model fail, and how fragile is it?",
+    ),
+    ModeInfo(
+        "monitoring", 6, "No monitoring after deployment", "Will anyone notice when it breaks?"
+    ),
+    ModeInfo(
+        "lifecycle",
+        7,
+        "Treating ML as a one-time task",
+        "How is the model retrained, gated and rolled back?",
+    ),
 )
 MODE_KEYS: tuple[str, ...] = tuple(m.key for m in MODES)
 MODE_BY_KEY: dict[str, ModeInfo] = {m.key: m for m in MODES}
@@ -129,7 +148,7 @@ class Finding:
     title: str
     detail: str = ""
     columns: Sequence[str] = ()
-    rows: Mapping[str, Iterable[int]] = field(default_factory=dict)
+    rows: Mapping[str, Any] = field(default_factory=dict)
     evidence: Mapping[str, Any] = field(default_factory=dict)
     action: str = ""
 
@@ -245,6 +264,15 @@ class Report:
         fs = self.by_mode(mode) if mode else list(self.findings)
         return max((f.sev for f in fs), key=lambda s: s.rank, default=None)
 
+    def mode_status(self, mode: str) -> str:
+        """Worst severity found in ``mode``; "ok" when checks ran and found nothing;
+        "not_checked" when no check of the mode could run on these inputs."""
+        worst = self.worst(mode)
+        if worst is not None:
+            return worst.value
+        ran = any(c.mode == mode and c.status == "ran" for c in self.checks)
+        return "ok" if ran or not self.checks else "not_checked"
+
     def counts(self) -> dict[str, int]:
         out = {s.value: 0 for s in Severity}
         for f in self.findings:
@@ -267,9 +295,7 @@ class Report:
                 "counts": counts,
                 "exit_code": self.exit_code(),
                 "seconds": round(self.seconds, 3),
-                "modes": {
-                    m.key: (self.worst(m.key).value if self.worst(m.key) else "ok") for m in MODES
-                },
+                "modes": {m.key: self.mode_status(m.key) for m in MODES},
             },
             "inputs": to_jsonable(dict(self.inputs)),
             "findings": [f.to_dict() for f in self.findings],

@@ -15,7 +15,9 @@ def load_model(path: str | Path) -> Any:
     """Load a fitted estimator from a joblib (or skops) file, with a clear error on failure."""
     p = Path(path)
     if not p.exists():
-        raise InputError(f"model file {p} does not exist. Pass --model with a joblib file of a fitted estimator.")
+        raise InputError(
+            f"model file {p} does not exist. Pass --model with a joblib file of a fitted estimator."
+        )
     try:
         if p.suffix == ".skops":
             import skops.io as sio
@@ -30,5 +32,7 @@ def load_model(path: str | Path) -> Any:
             "Save the fitted estimator with joblib.dump(model, path) using the same library versions."
         ) from exc
     if not hasattr(model, "predict"):
-        raise InputError(f"model file {p} holds a {type(model).__name__}, which has no predict(). Pass a fitted estimator.")
+        raise InputError(
+            f"model file {p} holds a {type(model).__name__}, which has no predict(). Pass a fitted estimator."
+        )
     return model

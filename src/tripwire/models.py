@@ -75,18 +75,27 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
             kind = self.kinds_[c]
             if kind == "categorical":
                 mapping = self.categories_[c]
-                out[:, j] = col.astype(str).map(mapping).where(col.notna()).to_numpy(dtype=float, na_value=np.nan)
+                out[:, j] = (
+                    col.astype(str)
+                    .map(mapping)
+                    .where(col.notna())
+                    .to_numpy(dtype=float, na_value=np.nan)
+                )
             elif kind == "datetime":
                 t = pd.to_datetime(col, errors="coerce")
                 secs = t.to_numpy(dtype="datetime64[s]").astype("int64").astype(float)
                 secs[t.isna().to_numpy()] = np.nan
                 out[:, j] = secs
             else:
-                out[:, j] = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+                out[:, j] = pd.to_numeric(col, errors="coerce").to_numpy(
+                    dtype=float, na_value=np.nan
+                )
         return out
 
 
-def make_baseline(task: str, kinds: dict[str, str], random_state: int = 0, fast: bool = False) -> Pipeline:
+def make_baseline(
+    task: str, kinds: dict[str, str], random_state: int = 0, fast: bool = False
+) -> Pipeline:
     """The default model for ``task``: encoder + HistGradientBoosting.
 
     Examples
@@ -180,7 +189,9 @@ def out_of_fold(ctx: AuditContext, n_splits: int = 5) -> Predictions:
             source=source,
         )
     pred = cross_val_predict(est, X, y.to_numpy(dtype=float), cv=cv, groups=groups)
-    return Predictions(label=np.asarray(pred, dtype=float), index=ctx.train.index.to_numpy(), source=source)
+    return Predictions(
+        label=np.asarray(pred, dtype=float), index=ctx.train.index.to_numpy(), source=source
+    )
 
 
 def _class_lookup(ctx: AuditContext) -> dict[str, Any]:

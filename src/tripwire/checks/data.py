@@ -158,15 +158,22 @@ def find_empty_or_constant(ctx: AuditContext) -> Iterator[Finding]:
                 check="data.empty_or_constant",
                 mode="data",
                 severity="warning" if varies else "info",
-                title=f"Column {col!r} is constant in train" + (" but varies in test" if varies else ""),
+                title=f"Column {col!r} is constant in train"
+                + (" but varies in test" if varies else ""),
                 detail=(
                     f"Every present value of {col!r} in train is {value!r} "
                     f"({present:,} rows{', ' + format(1 - present / len(s), '.0%') + ' missing' if present < len(s) else ''}). "
-                    + ("In test it takes other values, which the model never saw." if varies else "It carries no information.")
+                    + (
+                        "In test it takes other values, which the model never saw."
+                        if varies
+                        else "It carries no information."
+                    )
                 ),
                 columns=[col],
                 evidence={"value": value, "present": present, "varies_in_test": varies},
-                action="Drop it from the features." if not varies else "Check how the column is produced for new data.",
+                action="Drop it from the features."
+                if not varies
+                else "Check how the column is produced for new data.",
             )
 
 
@@ -186,13 +193,22 @@ def find_missing_values(ctx: AuditContext) -> Iterator[Finding]:
         check="data.missing_values",
         mode="data",
         severity="info",
-        title=f"{len(rows)} feature(s) have missing values" + (f", {len(heavy)} over 30 %" if heavy else ""),
-        detail="Missing shares in train: " + ", ".join(f"{c} {s:.1%}" for c, s in rows[:8]) + ("..." if len(rows) > 8 else "."),
+        title=f"{len(rows)} feature(s) have missing values"
+        + (f", {len(heavy)} over 30 %" if heavy else ""),
+        detail="Missing shares in train: "
+        + ", ".join(f"{c} {s:.1%}" for c, s in rows[:8])
+        + ("..." if len(rows) > 8 else "."),
         columns=[c for c, _ in rows],
         evidence={
             "missing_share": {c: s for c, s in rows},
-            "charts": [charts.bar([c for c, _ in rows[:20]], {"missing share": [s for _, s in rows[:20]]},
-                                  title="Missing share per feature (train)", y_label="share")],
+            "charts": [
+                charts.bar(
+                    [c for c, _ in rows[:20]],
+                    {"missing share": [s for _, s in rows[:20]]},
+                    title="Missing share per feature (train)",
+                    y_label="share",
+                )
+            ],
         },
         action="Check that missingness means the same in production; see the leakage section for "
         "missingness that predicts the target.",
@@ -211,14 +227,21 @@ def find_impossible_values(ctx: AuditContext) -> Iterator[Finding]:
             s = df[col]
             rule = None
             mask = None
-            if kind == "numeric" and col != ctx.target or (kind == "numeric" and ctx.task == "regression"):
+            if (
+                kind == "numeric"
+                and col != ctx.target
+                or (kind == "numeric" and ctx.task == "regression")
+            ):
                 x = s.to_numpy(dtype=float)
                 if col in prob_cols:
                     mask, rule = (x < 0) | (x > 1), "a probability outside [0, 1]"
                 elif _AGE.search(col):
                     mask, rule = (x < 0) | (x > 120), "an age below 0 or above 120"
                 elif _NONNEGATIVE.search(col):
-                    mask, rule = x < 0, "negative, though the name says it counts or measures something"
+                    mask, rule = (
+                        x < 0,
+                        "negative, though the name says it counts or measures something",
+                    )
             elif kind == "datetime":
                 t = pd.to_datetime(s)
                 mask, rule = (t > now).to_numpy(), f"a date in the future (after {now:%Y-%m-%d})"
@@ -277,7 +300,9 @@ def find_class_balance(ctx: AuditContext) -> Iterator[Finding]:
     counts = {side: df[ctx.target].astype(str).value_counts() for side, df in _sides(ctx)}
     classes = [str(c) for c in ctx.schema.classes]
     train_counts = counts["train"].reindex(classes, fill_value=0)
-    shares = {side: (c.reindex(classes, fill_value=0) / c.sum()).tolist() for side, c in counts.items()}
+    shares = {
+        side: (c.reindex(classes, fill_value=0) / c.sum()).tolist() for side, c in counts.items()
+    }
     rare = [c for c in classes if train_counts[c] < MIN_CLASS_ROWS]
     minority = float(train_counts.min() / train_counts.sum())
     detail = "Train: " + ", ".join(f"{c} {s:.1%}" for c, s in zip(classes, shares["train"]))
@@ -287,18 +312,30 @@ def find_class_balance(ctx: AuditContext) -> Iterator[Finding]:
         check="data.class_balance",
         mode="data",
         severity="warning" if rare else "info",
-        title=(f"Class(es) {', '.join(rare)} have fewer than {MIN_CLASS_ROWS} training rows" if rare
-               else f"Class balance: minority class is {minority:.1%} of train"),
+        title=(
+            f"Class(es) {', '.join(rare)} have fewer than {MIN_CLASS_ROWS} training rows"
+            if rare
+            else f"Class balance: minority class is {minority:.1%} of train"
+        ),
         detail=detail + ".",
-        columns=[ctx.target],
+        columns=[str(ctx.target)],
         evidence={
             "counts": {side: {k: int(v) for k, v in c.items()} for side, c in counts.items()},
             "minority_share": minority,
-            "charts": [charts.bar(classes, {side: s for side, s in shares.items()}, title="Class shares",
-                                  y_label="share of rows")],
+            "charts": [
+                charts.bar(
+                    classes,
+                    {side: s for side, s in shares.items()},
+                    title="Class shares",
+                    y_label="share of rows",
+                )
+            ],
         },
-        action=("Collect more examples of the rare classes or merge them; evaluate with per-class recall."
-                if rare else "With imbalance, judge the model by balanced accuracy, PR-AUC or costs, not accuracy."),
+        action=(
+            "Collect more examples of the rare classes or merge them; evaluate with per-class recall."
+            if rare
+            else "With imbalance, judge the model by balanced accuracy, PR-AUC or costs, not accuracy."
+        ),
     )
 
 
@@ -325,7 +362,7 @@ def find_capped_target(ctx: AuditContext) -> Iterator[Finding]:
                 f"{int(at.sum()):,} training rows have exactly {value:g}, the {end} of {ctx.target!r}. "
                 "Values beyond it were probably clipped, so the model cannot learn them and errors there are understated."
             ),
-            columns=[ctx.target],
+            columns=[str(ctx.target)],
             rows={"train": rows.tolist()},
             evidence={"value": value, "count": int(at.sum()), "share": share},
             action="Treat these rows as censored: drop them, model the cap explicitly, or report metrics without them.",

@@ -15,14 +15,24 @@ from typing import Any
 
 from tripwire.findings import MODES, CheckRun, Finding, Report
 
-COLORS = {"critical": "#c62828", "warning": "#ef8f00", "info": "#1e6fb8", "ok": "#2e7d32"}
+COLORS = {
+    "critical": "#c62828",
+    "warning": "#ef8f00",
+    "info": "#1e6fb8",
+    "ok": "#2e7d32",
+    "not_checked": "#8a8f98",
+}
 PALETTE = ["#1e6fb8", "#ef8f00", "#2e7d32", "#c62828", "#6a3d9a", "#8c564b", "#17becf"]
 
 
 @lru_cache(maxsize=1)
 def _plotly_js() -> str | None:
     try:
-        return resources.files("plotly").joinpath("package_data/plotly.min.js").read_text(encoding="utf-8")
+        return (
+            resources.files("plotly")
+            .joinpath("package_data/plotly.min.js")
+            .read_text(encoding="utf-8")
+        )
     except (ModuleNotFoundError, FileNotFoundError):
         return None
 
@@ -72,45 +82,126 @@ def figure(spec: dict[str, Any]) -> dict[str, Any]:
                 t["error_y" if not spec.get("horizontal") else "error_x"] = {
                     "type": "data",
                     "symmetric": False,
-                    "array": [h - v if h is not None and v is not None else 0 for v, h in zip(s["values"], s["high"])],
-                    "arrayminus": [v - lo if lo is not None and v is not None else 0 for v, lo in zip(s["values"], s["low"])],
+                    "array": [
+                        h - v if h is not None and v is not None else 0
+                        for v, h in zip(s["values"], s["high"])
+                    ],
+                    "arrayminus": [
+                        v - lo if lo is not None and v is not None else 0
+                        for v, lo in zip(s["values"], s["low"])
+                    ],
                 }
             data.append(t)
         elif kind == "histogram":
             edges = spec["edges"]
-            centers = [(a + b) / 2 if isinstance(a, (int, float)) else a for a, b in zip(edges[:-1], edges[1:])]
-            widths = [(b - a) if isinstance(a, (int, float)) else None for a, b in zip(edges[:-1], edges[1:])]
-            t = {"type": "bar", "name": s["name"], "x": centers, "y": s["values"], "opacity": 0.6, "marker": {"color": color}}
+            centers = [
+                (a + b) / 2 if isinstance(a, (int, float)) else a
+                for a, b in zip(edges[:-1], edges[1:])
+            ]
+            widths = [
+                (b - a) if isinstance(a, (int, float)) else None
+                for a, b in zip(edges[:-1], edges[1:])
+            ]
+            t = {
+                "type": "bar",
+                "name": s["name"],
+                "x": centers,
+                "y": s["values"],
+                "opacity": 0.6,
+                "marker": {"color": color},
+            }
             if all(w is not None for w in widths):
                 t["width"] = widths
             data.append(t)
             layout["barmode"] = "overlay"
         elif kind == "line":
-            t = {"type": "scatter", "mode": "lines+markers", "name": s["name"], "x": spec["x"], "y": s["values"], "line": {"color": color}}
+            t = {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": s["name"],
+                "x": spec["x"],
+                "y": s["values"],
+                "line": {"color": color},
+            }
             if "low" in s:
-                data.append({"type": "scatter", "x": spec["x"] + spec["x"][::-1], "y": s["high"] + s["low"][::-1],
-                             "fill": "toself", "fillcolor": color, "opacity": 0.15, "line": {"width": 0},
-                             "showlegend": False, "hoverinfo": "skip", "name": s["name"] + " interval"})
+                data.append(
+                    {
+                        "type": "scatter",
+                        "x": spec["x"] + spec["x"][::-1],
+                        "y": s["high"] + s["low"][::-1],
+                        "fill": "toself",
+                        "fillcolor": color,
+                        "opacity": 0.15,
+                        "line": {"width": 0},
+                        "showlegend": False,
+                        "hoverinfo": "skip",
+                        "name": s["name"] + " interval",
+                    }
+                )
             data.append(t)
     if kind == "scatter":
-        data.append({"type": "scatter", "mode": "markers+lines" if spec.get("diagonal") else "markers",
-                     "x": spec["x"], "y": spec["y"], "text": spec.get("labels"), "name": spec.get("title", ""),
-                     "marker": {"color": PALETTE[0]}})
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers+lines" if spec.get("diagonal") else "markers",
+                "x": spec["x"],
+                "y": spec["y"],
+                "text": spec.get("labels"),
+                "name": spec.get("title", ""),
+                "marker": {"color": PALETTE[0]},
+            }
+        )
         if spec.get("diagonal"):
-            data.append({"type": "scatter", "mode": "lines", "x": [0, 1], "y": [0, 1], "name": "perfect",
-                         "line": {"dash": "dash", "color": "#888"}})
+            data.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "x": [0, 1],
+                    "y": [0, 1],
+                    "name": "perfect",
+                    "line": {"dash": "dash", "color": "#888"},
+                }
+            )
     if kind == "heatmap":
-        data.append({"type": "heatmap", "z": spec["z"], "x": spec["x"], "y": spec["y"], "colorscale": "Blues",
-                     "texttemplate": "%{z:.3g}"})
+        data.append(
+            {
+                "type": "heatmap",
+                "z": spec["z"],
+                "x": spec["x"],
+                "y": spec["y"],
+                "colorscale": "Blues",
+                "texttemplate": "%{z:.3g}",
+            }
+        )
         layout["yaxis"]["autorange"] = "reversed"
     shapes = []
     for m in spec.get("markers", []):
         if m.get("axis") == "x":
-            shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": m["value"], "x1": m["value"], "y0": 0, "y1": 1,
-                           "line": {"dash": "dot", "color": "#c62828"}})
+            shapes.append(
+                {
+                    "type": "line",
+                    "xref": "x",
+                    "yref": "paper",
+                    "x0": m["value"],
+                    "x1": m["value"],
+                    "y0": 0,
+                    "y1": 1,
+                    "line": {"dash": "dot", "color": "#c62828"},
+                }
+            )
         else:
-            shapes.append({"type": "line", "xref": "paper", "yref": "y", "x0": 0, "x1": 1, "y0": m["value"], "y1": m["value"],
-                           "line": {"dash": "dot", "color": "#c62828"}})
+            shapes.append(
+                {
+                    "type": "line",
+                    "xref": "paper",
+                    "yref": "y",
+                    "x0": 0,
+                    "x1": 1,
+                    "y0": m["value"],
+                    "y1": m["value"],
+                    "line": {"dash": "dot", "color": "#c62828"},
+                }
+            )
     if shapes:
         layout["shapes"] = shapes
     return {"data": data, "layout": layout}
@@ -143,8 +234,11 @@ def _profile_table(report: Report) -> str:
             rng = ", ".join(f"{_e(t['value'])} ({t['count']})" for t in p["top"][:3])
         else:
             rng = ""
-        spark = _sparkline(p["histogram"]["counts"]) if "histogram" in p else (
-            _sparkline([t["count"] for t in p.get("top", [])]) if p.get("top") else "")
+        spark = (
+            _sparkline(p["histogram"]["counts"])
+            if "histogram" in p
+            else (_sparkline([t["count"] for t in p.get("top", [])]) if p.get("top") else "")
+        )
         rows.append(
             f"<tr><td><b>{_e(col)}</b>{' <span class=role>' + _e(p['role']) + '</span>' if p.get('role') else ''}</td>"
             f"<td>{_e(p['kind'])}</td><td class=num>{p['missing']:.1%}</td><td class=num>{p['distinct']:,}</td>"
@@ -153,7 +247,9 @@ def _profile_table(report: Report) -> str:
     return (
         f"<h3>Column profile (train, {profile['rows']:,} rows)</h3>"
         "<table class='profile'><thead><tr><th>column</th><th>kind</th><th>missing</th><th>distinct</th>"
-        "<th>range / top values</th><th>distribution</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+        "<th>range / top values</th><th>distribution</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
     )
 
 
@@ -172,17 +268,32 @@ def _value(value: Any, depth: int = 0) -> str:
             return f"<code>{_e(json.dumps(value)[:300])}</code>"
         if all(not isinstance(v, (dict, list)) for v in value.values()):
             return ", ".join(f"{_e(k)}: {_e(_fmt(v))}" for k, v in list(value.items())[:30])
-        return "<table class='sub'>" + "".join(
-            f"<tr><th>{_e(k)}</th><td>{_value(v, depth + 1)}</td></tr>" for k, v in list(value.items())[:30]) + "</table>"
+        return (
+            "<table class='sub'>"
+            + "".join(
+                f"<tr><th>{_e(k)}</th><td>{_value(v, depth + 1)}</td></tr>"
+                for k, v in list(value.items())[:30]
+            )
+            + "</table>"
+        )
     if isinstance(value, list):
         if value and all(isinstance(v, dict) for v in value):
             keys = list(dict.fromkeys(k for v in value[:15] for k in v))
             head = "".join(f"<th>{_e(k)}</th>" for k in keys)
             body = "".join(
-                "<tr>" + "".join(f"<td>{_value(v.get(k), depth + 1)}</td>" for k in keys) + "</tr>" for v in value[:15])
-            more = f"<tr><td colspan={len(keys)}>… {len(value) - 15} more</td></tr>" if len(value) > 15 else ""
+                "<tr>" + "".join(f"<td>{_value(v.get(k), depth + 1)}</td>" for k in keys) + "</tr>"
+                for v in value[:15]
+            )
+            more = (
+                f"<tr><td colspan={len(keys)}>… {len(value) - 15} more</td></tr>"
+                if len(value) > 15
+                else ""
+            )
             return f"<table class='sub'><thead><tr>{head}</tr></thead><tbody>{body}{more}</tbody></table>"
-        shown = ", ".join(_e(_fmt(v)) if not isinstance(v, (list, dict)) else _e(json.dumps(v)[:80]) for v in value[:20])
+        shown = ", ".join(
+            _e(_fmt(v)) if not isinstance(v, (list, dict)) else _e(json.dumps(v)[:80])
+            for v in value[:20]
+        )
         return shown + (f", … ({len(value)} in all)" if len(value) > 20 else "")
     if isinstance(value, str) and "\n" in value:
         return f"<pre>{_e(value)}</pre>"
@@ -194,8 +305,14 @@ def _rows(f: Finding) -> str:
     for side, rows in f.rows.items():
         if rows:
             shown = ", ".join(str(r) for r in list(rows)[:20])
-            parts.append(f"{_e(side)}: {len(rows):,} row(s) — {shown}{' …' if len(rows) > 20 else ''}")
-    return "<div class='rows'>Rows (0-based positions) · " + " · ".join(parts) + "</div>" if parts else ""
+            parts.append(
+                f"{_e(side)}: {len(rows):,} row(s) — {shown}{' …' if len(rows) > 20 else ''}"
+            )
+    return (
+        "<div class='rows'>Rows (0-based positions) · " + " · ".join(parts) + "</div>"
+        if parts
+        else ""
+    )
 
 
 def _finding(f: Finding, chart_ids: list[tuple[str, dict[str, Any]]]) -> str:
@@ -227,8 +344,12 @@ def _checks(runs: list[CheckRun]) -> str:
         f"<td class=num>{r.seconds:.2f}s</td><td class=num>{r.findings}</td></tr>"
         for r in runs
     )
-    return ("<details class='checks'><summary>Checks in this section</summary><table><thead><tr><th>check</th><th>status</th>"
-            "<th>reason</th><th>time</th><th>findings</th></tr></thead><tbody>" + body + "</tbody></table></details>")
+    return (
+        "<details class='checks'><summary>Checks in this section</summary><table><thead><tr><th>check</th><th>status</th>"
+        "<th>reason</th><th>time</th><th>findings</th></tr></thead><tbody>"
+        + body
+        + "</tbody></table></details>"
+    )
 
 
 CSS = """
@@ -262,11 +383,13 @@ def render_html(report: Report, title: str | None = None) -> str:
     nav, sections = [], []
     for mode in MODES:
         findings = report.by_mode(mode.key)
-        worst = report.worst(mode.key)
-        status = worst.value if worst else "ok"
+        status = report.mode_status(mode.key)
         runs = [c for c in report.checks if c.mode == mode.key]
-        nav.append(f"<a href='#mode-{mode.key}' style='border-left-color:{COLORS[status]}'>{mode.number} {_e(mode.title)}"
-                   f" <span class='badge' style='background:{COLORS[status]}'>{len(findings) or 'ok'}</span></a>")
+        label = len(findings) or status.replace("_", " ")
+        nav.append(
+            f"<a href='#mode-{mode.key}' style='border-left-color:{COLORS[status]}'>{mode.number} {_e(mode.title)}"
+            f" <span class='badge' style='background:{COLORS[status]}'>{label}</span></a>"
+        )
         body = ""
         if mode.key == "data":
             body += _profile_table(report)
@@ -277,23 +400,29 @@ def render_html(report: Report, title: str | None = None) -> str:
             if ran:
                 body += "<p class='empty'>✔ Nothing found by the checks that ran.</p>"
             else:
-                reasons = sorted({r.reason for r in runs if r.reason}) or ["no check of this mode applies to these inputs"]
+                reasons = sorted({r.reason for r in runs if r.reason}) or [
+                    "no check of this mode applies to these inputs"
+                ]
                 body += "<p class='skip'>Not checked: " + _e("; ".join(reasons)) + ".</p>"
         body += _checks(runs)
         sections.append(
             f"<section id='mode-{mode.key}' data-mode='{mode.key}'><h2>{mode.number} · {_e(mode.title)} "
-            f"<span class='badge' style='background:{COLORS[status]}'>{status}</span></h2>"
+            f"<span class='badge' style='background:{COLORS[status]}'>{status.replace('_', ' ')}</span></h2>"
             f"<p class='q'>{_e(mode.question)}</p>{body}</section>"
         )
     sources = inputs.get("sources", {})
     rows = inputs.get("rows", {})
-    meta = " · ".join(f"{_e(side)}: {_e(src)} ({rows.get(side, 0):,} rows)" for side, src in sources.items())
+    meta = " · ".join(
+        f"{_e(side)}: {_e(src)} ({rows.get(side, 0):,} rows)" for side, src in sources.items()
+    )
     task = inputs.get("task")
     target = inputs.get("roles", {}).get("target")
     js = _plotly_js()
     if chart_ids and js is None:
-        charts_script = ("<script>document.querySelectorAll('.chart').forEach(function(e){e.textContent="
-                         "'Charts need plotly: pip install \\'tripwire[html]\\''; e.style.minHeight='0'});</script>")
+        charts_script = (
+            "<script>document.querySelectorAll('.chart').forEach(function(e){e.textContent="
+            "'Charts need plotly: pip install \\'tripwire[html]\\''; e.style.minHeight='0'});</script>"
+        )
     elif chart_ids:
         payload = json.dumps({cid: fig for cid, fig in chart_ids}).replace("</", "<\\/")
         charts_script = (

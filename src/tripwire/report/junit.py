@@ -26,7 +26,13 @@ def render_junit(report: Report, fail_on: str = "critical") -> str:
         suite = ET.SubElement(root, "testsuite", name=f"{mode.number} {mode.title}")
         failures = skipped = errors = 0
         for run in runs:
-            case = ET.SubElement(suite, "testcase", classname=f"tripwire.{mode.key}", name=run.check, time=f"{run.seconds:.3f}")
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname=f"tripwire.{mode.key}",
+                name=run.check,
+                time=f"{run.seconds:.3f}",
+            )
             bad = [f for f in report.findings if f.check == run.check and f.sev.rank >= threshold]
             if run.status == "skipped":
                 ET.SubElement(case, "skipped", message=run.reason)
@@ -37,7 +43,9 @@ def render_junit(report: Report, fail_on: str = "critical") -> str:
             elif bad:
                 failures += 1
                 fail = ET.SubElement(case, "failure", message=bad[0].title, type=bad[0].sev.value)
-                fail.text = "\n\n".join(f"[{f.sev.value}] {f.title}\n{f.detail}\nAction: {f.action}" for f in bad)
+                fail.text = "\n\n".join(
+                    f"[{f.sev.value}] {f.title}\n{f.detail}\nAction: {f.action}" for f in bad
+                )
             notes = [f for f in report.findings if f.check == run.check and f.sev.rank < threshold]
             if notes:
                 out = ET.SubElement(case, "system-out")

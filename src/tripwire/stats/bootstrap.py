@@ -34,7 +34,9 @@ class Interval:
         return {"estimate": self.estimate, "low": self.low, "high": self.high, "level": self.level}
 
 
-def resample_counts(n: int, n_boot: int, rng: np.random.Generator, strata: np.ndarray | None = None) -> np.ndarray:
+def resample_counts(
+    n: int, n_boot: int, rng: np.random.Generator, strata: np.ndarray | None = None
+) -> np.ndarray:
     """How often each of ``n`` rows appears in each of ``n_boot`` resamples (n_boot x n).
 
     With ``strata`` rows are resampled within each stratum, keeping stratum sizes fixed.
@@ -46,7 +48,11 @@ def resample_counts(n: int, n_boot: int, rng: np.random.Generator, strata: np.nd
     ((3, 5), [5, 5, 5])
     """
     counts = np.zeros((n_boot, n), dtype=np.int32)
-    groups = [np.arange(n)] if strata is None else [np.flatnonzero(strata == s) for s in np.unique(strata)]
+    groups = (
+        [np.arange(n)]
+        if strata is None
+        else [np.flatnonzero(strata == s) for s in np.unique(strata)]
+    )
     for idx in groups:
         draws = rng.integers(0, len(idx), size=(n_boot, len(idx)))
         rows = np.repeat(np.arange(n_boot), len(idx))
@@ -99,7 +105,11 @@ def statistic_interval(
     """
     rng = np.random.default_rng(random_state)
     estimate = float(statistic(np.arange(n)))
-    groups = [np.arange(n)] if strata is None else [np.flatnonzero(strata == s) for s in np.unique(strata)]
+    groups = (
+        [np.arange(n)]
+        if strata is None
+        else [np.flatnonzero(strata == s) for s in np.unique(strata)]
+    )
     stats = np.empty(n_boot)
     for b in range(n_boot):
         idx = np.concatenate([g[rng.integers(0, len(g), len(g))] for g in groups])
