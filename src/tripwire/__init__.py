@@ -12,9 +12,9 @@ __version__ = "0.1.0"
 
 # The functions are bound eagerly: a lazy attribute would be shadowed by the submodule of the
 # same name (tripwire.audit) as soon as anything imports that submodule.
-from tripwire.audit import audit  # noqa: E402
-from tripwire.errors import TripwireError  # noqa: E402
-from tripwire.findings import Finding, Report  # noqa: E402
+from tripwire.audit import audit
+from tripwire.errors import TripwireError
+from tripwire.findings import Finding, Report
 
 __all__ = ["Finding", "Monitor", "Report", "TripwireError", "__version__", "audit"]
 
