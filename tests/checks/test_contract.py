@@ -22,14 +22,18 @@ from tripwire.findings import Report
 def frames():
     df = realdata.german_credit().sample(n=400, random_state=3).reset_index(drop=True)
     rng = np.random.default_rng(0)
-    df["applied_at"] = pd.Timestamp("2020-01-01") + pd.to_timedelta(np.sort(rng.integers(0, 700, len(df))), "D")
+    df["applied_at"] = pd.Timestamp("2020-01-01") + pd.to_timedelta(
+        np.sort(rng.integers(0, 700, len(df))), "D"
+    )
     df["branch"] = rng.choice([f"b{i}" for i in range(25)], len(df))
     return df.iloc[:300].reset_index(drop=True), df.iloc[300:].reset_index(drop=True)
 
 
 def _run(frames, seed=0):
     train, test = frames
-    return tripwire.audit(train, test, target="class", time_column="applied_at", group="branch", random_state=seed)
+    return tripwire.audit(
+        train, test, target="class", time_column="applied_at", group="branch", random_state=seed
+    )
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +53,10 @@ def test_no_check_errors(reports):
 
 def test_same_seed_same_findings(reports):
     first, second, _ = reports
-    strip = lambda r: [{k: v for k, v in f.to_dict().items() if k != "evidence"} for f in r.findings]  # noqa: E731
+
+    def strip(r):
+        return [{k: v for k, v in f.to_dict().items() if k != "evidence"} for f in r.findings]
+
     assert strip(first) == strip(second)
 
 
