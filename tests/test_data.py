@@ -96,3 +96,16 @@ def test_task_inference():
 def test_missing_role_column_says_which():
     with pytest.raises(InputError, match=r"time column 'when' is not in train .*--time"):
         prepare({"train": pd.DataFrame({"y": [0, 1]})}, Roles(target="y", time="when"))
+
+
+def test_ordinal_words_are_not_dates() -> None:
+    # dateutil reads "10th" as the 10th of this month; adult's education column sorted this way
+    # once became a datetime column.
+    import pandas as pd
+
+    from tripwire.data import infer_kind
+
+    values = pd.Series(["10th", "11th", "12th", "1st-4th", "5th-6th", "Preschool"] * 20)
+    assert infer_kind(values, "education") == "categorical"
+    assert infer_kind(pd.Series(["2024-01-05", "2023-12-31"] * 20), "when") == "datetime"
+    assert infer_kind(pd.Series(["Jan 5, 2024", "Feb 7, 2023"] * 20), "when") == "datetime"

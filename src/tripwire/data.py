@@ -144,6 +144,16 @@ def _numeric_share(values: pd.Series) -> tuple[float, pd.Series]:
     return float((parsed.notna() & present).sum() / n), parsed
 
 
+_DATE_SHAPE = (
+    r"(?:^|\D)\d{4}[-/.]\d{1,2}(?:\D|$)"  # 2024-01, 2024/1/5
+    r"|(?:^|\D)\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}(?:\D|$)"  # 5/1/2024, 05.01.24
+    r"|^\d{8}(?:T|$)"  # 20240105
+    r"|(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d"  # Jan 5, 2024
+    r"|\d\s+(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"  # 5 Jan 2024
+    r"|^\d{1,2}:\d{2}"  # 13:45
+)
+
+
 def _looks_datetime(values: pd.Series, name: str) -> bool:
     sample = values.dropna().astype(str).head(200)
     if sample.empty:
@@ -151,7 +161,11 @@ def _looks_datetime(values: pd.Series, name: str) -> bool:
     # Plain numbers are numbers, not dates, unless the name says otherwise.
     if sample.str.fullmatch(r"[+-]?\d+(\.\d+)?").all() and not _DATE_NAME.search(name):
         return False
-    if not sample.str.contains(r"[-/:T ]|\d{8}", regex=True).any():
+    # A date needs a date's shape: a year with a month, day/month/year, a compact yyyymmdd,
+    # or a month name next to digits. Ordinals such as "10th" or "1st-4th" parse as dates in
+    # dateutil but are categories.
+    shaped = sample.str.contains(_DATE_SHAPE, regex=True)
+    if shaped.mean() < 0.95:
         return False
     parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
     return bool(parsed.notna().mean() >= 0.95)
