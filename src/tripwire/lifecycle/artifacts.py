@@ -104,7 +104,26 @@ def load_artifact(path: str | Path, sha256: str) -> Any:
     if p.suffix == ".skops":
         import skops.io as sio
 
-        return sio.load(p, trusted=sio.get_untrusted_types(file=p))
+        return sio.load(p, trusted=safe_skops_types(p))
     import joblib
 
     return joblib.load(p)
+
+
+#: Top-level packages whose types a skops file may contain and still be loaded.
+SKOPS_TRUSTED_PACKAGES = ("sklearn", "numpy", "scipy", "tripwire", "builtins", "collections")
+
+
+def safe_skops_types(path: str | Path) -> list[str]:
+    """The types in a skops file, refusing the file when one comes from outside known packages."""
+    import skops.io as sio
+
+    found = sio.get_untrusted_types(file=path)
+    unknown = [t for t in found if t.split(".")[0] not in SKOPS_TRUSTED_PACKAGES]
+    if unknown:
+        raise InputError(
+            f"{path} holds types from outside scikit-learn/numpy/scipy: {unknown[:5]}. "
+            "Inspect them, then load with skops.io.load(..., trusted=[...]) yourself, "
+            "or register a joblib file if you trust its source."
+        )
+    return list(found)
