@@ -508,7 +508,6 @@ class Registry:
     ) -> ModelVersion:
         """Make ``version`` the champion; a challenger alias on it is cleared."""
         mv = self.get(name, version)
-        sa = self._sa
         t = self._aliases
         with self.engine.begin() as c:
             self._set_alias(c, name, "champion", mv.version, actor, "promote", reason, evidence)
