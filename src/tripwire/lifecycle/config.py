@@ -33,6 +33,7 @@ A complete example (every key but ``[model]`` ``name`` has a default)::
     max_drop = 0.05               # live metric below the previous champion's by this much ...
     windows = 2                   # ... for this many consecutive windows
     min_rows = 50                 # windows with fewer labelled rows do not count
+    window_rows = 200             # labelled rows per live window measured by the loop
 
     [serving]
     shadow = true                 # run the challenger on every request, never returned
@@ -99,7 +100,7 @@ _SECTIONS: dict[str, set[str]] = {
     "retrain": {"entry", "command", "include_original", "max_rows"},
     "triggers": {"every_hours", "drift_incident", "performance_drop", "min_new_labels"},
     "gate": {"margin", "level", "slice_columns", "slice_tolerance", "holdout_share"},
-    "rollback": {"max_drop", "windows", "min_rows"},
+    "rollback": {"max_drop", "windows", "min_rows", "window_rows"},
     "serving": {"shadow", "canary_share"},
 }
 
@@ -192,6 +193,7 @@ def parse_config(data: Mapping[str, Any], where: str = "tripwire.toml") -> LoopC
             max_drop=_number(rb, "max_drop", where, 0.05, 0, 1),
             windows=int(_number(rb, "windows", where, 2, 1, 1000)),
             min_rows=int(_number(rb, "min_rows", where, 50, 1, 1e9)),
+            window_rows=int(_number(rb, "window_rows", where, 200, 10, 1e9)),
         ),
         serving=ServingConfig(
             shadow=bool(s.get("shadow", True)),

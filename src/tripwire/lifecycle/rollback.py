@@ -16,6 +16,8 @@ class RollbackRule:
     max_drop: float = 0.05
     windows: int = 2
     min_rows: int = 50
+    #: live labelled rows per window when the loop measures a champion itself
+    window_rows: int = 200
 
 
 @dataclass(frozen=True)
