@@ -191,9 +191,8 @@ def history(name: str, as_json: bool, db: str, artifacts: str | None) -> None:
             f"v{e['from_version']} -> v{e['version']}" if e["from_version"] else f"v{e['version']}"
         )
         alias = f" {e['alias']}" if e["alias"] else ""
-        click.echo(
-            f"{e['at'][:19]}  {e['action']:<12}{alias} {move}  by {e['actor']}: {e['reason']}"
-        )
+        why = f": {e['reason']}" if e["reason"] else ""
+        click.echo(f"{e['at'][:19]}  {e['action']:<12}{alias} {move}  by {e['actor']}{why}")
 
 
 @click.command()
