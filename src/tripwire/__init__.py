@@ -13,10 +13,11 @@ __version__ = "0.1.0"
 # The functions are bound eagerly: a lazy attribute would be shadowed by the submodule of the
 # same name (tripwire.audit) as soon as anything imports that submodule.
 from tripwire.audit import audit
+from tripwire.compare import drift
 from tripwire.errors import TripwireError
 from tripwire.findings import Finding, Report
 
-__all__ = ["Finding", "Monitor", "Report", "TripwireError", "__version__", "audit"]
+__all__ = ["Finding", "Monitor", "Report", "TripwireError", "__version__", "audit", "drift"]
 
 
 def __getattr__(name: str) -> Any:

@@ -35,6 +35,9 @@ class AuditContext:
     names: Mapping[str, str] = field(default_factory=dict)
     annotations: pd.DataFrame | None = None
     note: ProgressFn | None = None
+    #: How findings name the two inputs: ("train", "test") in an audit, ("reference",
+    #: "current") in a drift comparison (``train``/``test`` hold them either way).
+    sides: tuple[str, str] = ("train", "test")
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     # -- shortcuts -----------------------------------------------------------------------

@@ -385,6 +385,8 @@ def render_html(report: Report, title: str | None = None) -> str:
         findings = report.by_mode(mode.key)
         status = report.mode_status(mode.key)
         runs = [c for c in report.checks if c.mode == mode.key]
+        if report.kind != "audit" and not runs and not findings:
+            continue  # e.g. a drift report: other failure modes were not part of the command
         label = len(findings) or status.replace("_", " ")
         nav.append(
             f"<a href='#mode-{mode.key}' style='border-left-color:{COLORS[status]}'>{mode.number} {_e(mode.title)}"

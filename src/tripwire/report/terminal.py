@@ -38,6 +38,8 @@ def print_summary(
             (f"{ICON[status]} ", STYLE[status]), (f"{mode.number} {mode.title}", "bold")
         )
         runs = [c for c in report.checks if c.mode == mode.key]
+        if report.kind != "audit" and not runs and not findings:
+            continue  # e.g. a drift report: other failure modes were not part of the command
         ran = sum(c.status == "ran" for c in runs)
         skipped = [c for c in runs if c.status == "skipped"]
         errors = [c for c in runs if c.status == "error"]
