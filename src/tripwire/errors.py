@@ -37,3 +37,11 @@ def require(module: str, *, feature: str, extra: str, package: str | None = None
         return importlib.import_module(module)
     except ImportError as exc:  # pragma: no cover - exercised only without extras
         raise MissingDependencyError(feature, extra, package or module) from exc
+
+
+class NotFoundError(TripwireError, LookupError):
+    """A named thing (model, window, token) does not exist; HTTP maps it to 404."""
+
+
+class ConflictError(TripwireError):
+    """The request contradicts what is stored (a model re-created with another task); 409."""
