@@ -94,13 +94,28 @@ def derive_incidents(
 def describe(rule: str, r: Mapping[str, Any], inc: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     """The incident's title and evidence, taken from its latest flagged window."""
     ev: dict[str, Any] = {
-        "window": {"start": _iso(r["window_start"]), "end": _iso(r["window_end"]), "n_predictions": r["n_predictions"]},
+        "window": {
+            "start": _iso(r["window_start"]),
+            "end": _iso(r["window_end"]),
+            "n_predictions": r["n_predictions"],
+        },
         "flagged_windows": inc["flagged_windows"],
     }
     if rule == "input_drift":
         d = r["drift"]
-        cols = {c: {k: d["columns"][c].get(k) for k in ("test", "statistic", "p_value", "p_adjusted", "effect", "n")} for c in d["drifted"]}
-        ev.update(drifted=cols, tested=d.get("tested"), alpha=d.get("alpha"), correction=d.get("correction"))
+        cols = {
+            c: {
+                k: d["columns"][c].get(k)
+                for k in ("test", "statistic", "p_value", "p_adjusted", "effect", "n")
+            }
+            for c in d["drifted"]
+        }
+        ev.update(
+            drifted=cols,
+            tested=d.get("tested"),
+            alpha=d.get("alpha"),
+            correction=d.get("correction"),
+        )
         title = f"input drift in {len(cols)} of {d.get('tested')} features ({', '.join(list(cols)[:3])})"
         action = "Compare the drifted features with the reference; retrain on recent data if the shift persists."
     elif rule == "prediction_drift":
@@ -110,14 +125,29 @@ def describe(rule: str, r: Mapping[str, Any], inc: Mapping[str, Any]) -> tuple[s
         action = "Check the inputs feeding the model and the share of each predicted class."
     elif rule == "performance":
         perf = r["performance"]
-        ev.update(metric=perf["metric"], blended=perf.get("blended"), realized=perf.get("realized"), estimated=perf.get("estimated"), baseline=perf.get("baseline"), label_coverage=perf.get("label_coverage"))
+        ev.update(
+            metric=perf["metric"],
+            blended=perf.get("blended"),
+            realized=perf.get("realized"),
+            estimated=perf.get("estimated"),
+            baseline=perf.get("baseline"),
+            label_coverage=perf.get("label_coverage"),
+        )
         val = (perf.get("blended") or perf.get("realized") or {}).get("value")
         base = (perf.get("baseline") or {}).get("value")
-        title = f"{perf['metric']} {val:.3f} vs baseline {base:.3f}" if val is not None and base is not None else "performance below baseline"
+        title = (
+            f"{perf['metric']} {val:.3f} vs baseline {base:.3f}"
+            if val is not None and base is not None
+            else "performance below baseline"
+        )
         action = "Inspect recent errors by slice; retrain or roll back to the previous champion."
     elif rule == "data_quality":
         q = r["quality"]
-        ev.update(problems=q["problems"], missing_columns=q["missing_columns"], extra_columns=q["extra_columns"])
+        ev.update(
+            problems=q["problems"],
+            missing_columns=q["missing_columns"],
+            extra_columns=q["extra_columns"],
+        )
         title = f"data quality: {q['problems'][0]}" if q["problems"] else "data quality problems"
         action = "Fix the upstream pipeline feeding the model; rows with bad values get unreliable predictions."
     elif rule == "volume":
@@ -128,14 +158,19 @@ def describe(rule: str, r: Mapping[str, Any], inc: Mapping[str, Any]) -> tuple[s
     else:
         lat = r["latency"]
         ev.update(p50=lat.get("p50"), p99=lat.get("p99"), usual_p99=lat.get("usual_p99"))
-        title = f"latency p99 {lat.get('p99') or 0:.1f} ms vs usual {lat.get('usual_p99') or 0:.1f} ms"
+        title = (
+            f"latency p99 {lat.get('p99') or 0:.1f} ms vs usual {lat.get('usual_p99') or 0:.1f} ms"
+        )
         action = "Check the serving host's load and the model's input sizes."
     ev["action"] = action
     return title, ev
 
 
 def reconcile(
-    store: Store, model: ModelInfo, derived: Iterable[Mapping[str, Any]], notifiers: Sequence[Any] = ()
+    store: Store,
+    model: ModelInfo,
+    derived: Iterable[Mapping[str, Any]],
+    notifiers: Sequence[Any] = (),
 ) -> list[dict[str, Any]]:
     """Bring stored incidents in line with the derived ones; notify each change once."""
     stored = {(i["rule"], i["first_window"]): i for i in store.incidents(model.id)}
@@ -159,7 +194,13 @@ def reconcile(
         if key not in seen and old["status"] != "withdrawn":
             # Late data no longer supports it (e.g. labels showed performance was fine).
             first = _epoch(old["first_window"])
-            withdrawn = {**old, "first_window": first, "last_window": _epoch(old["last_window"]), "status": "withdrawn", "resolved_window": None}
+            withdrawn = {
+                **old,
+                "first_window": first,
+                "last_window": _epoch(old["last_window"]),
+                "status": "withdrawn",
+                "resolved_window": None,
+            }
             store.upsert_incident(model.id, withdrawn)
             events.append({"event": "withdrawn", "model": model.name, **_public(withdrawn)})
     for event in events:

@@ -250,7 +250,9 @@ class Store:
         for key in ("labels", "predictions", "probabilities"):
             values = reference.get(key)
             if values is not None and (not isinstance(values, list) or len(values) != n):
-                raise InputError(f"reference: '{key}' must be a list with one entry per record ({n})")
+                raise InputError(
+                    f"reference: '{key}' must be a list with one entry per record ({n})"
+                )
         payload = _dumps(dict(reference), "reference")
         with self.engine.begin() as conn:
             conn.execute(t.references.delete().where(t.references.c.model_id == model.id))
@@ -290,12 +292,18 @@ class Store:
                 raise InputError(f"{where}: 'features' must be an object of feature values")
             if "prediction" not in rec:
                 raise InputError(f"{where}: field 'prediction' is missing")
-            ts = parse_time(rec["timestamp"], where=where) if rec.get("timestamp") is not None else now
+            ts = (
+                parse_time(rec["timestamp"], where=where)
+                if rec.get("timestamp") is not None
+                else now
+            )
             proba = rec.get("probabilities")
             if proba is not None and not isinstance(proba, Mapping):
                 raise InputError(f"{where}: 'probabilities' must be an object {{class: p}}")
             latency = rec.get("latency_ms")
-            if latency is not None and (isinstance(latency, bool) or not isinstance(latency, (int, float))):
+            if latency is not None and (
+                isinstance(latency, bool) or not isinstance(latency, (int, float))
+            ):
                 raise InputError(f"{where}: 'latency_ms' must be a number")
             version = rec.get("model_version")
             if version is not None:
@@ -338,7 +346,11 @@ class Store:
             rid = _record_id(rec, where)
             if "label" not in rec or rec["label"] is None:
                 raise InputError(f"{where}: field 'label' is missing")
-            ts = parse_time(rec["timestamp"], where=where) if rec.get("timestamp") is not None else now
+            ts = (
+                parse_time(rec["timestamp"], where=where)
+                if rec.get("timestamp") is not None
+                else now
+            )
             if rid not in rows:
                 rows[rid] = {
                     "model_id": model.id,
@@ -421,8 +433,13 @@ class Store:
         p, f = t.predictions, t.feedback
         q = (
             sa.select(
-                p.c.id, p.c.ts, p.c.features, p.c.prediction, p.c.probabilities,
-                p.c.latency_ms, f.c.label,
+                p.c.id,
+                p.c.ts,
+                p.c.features,
+                p.c.prediction,
+                p.c.probabilities,
+                p.c.latency_ms,
+                f.c.label,
             )
             .select_from(p.outerjoin(f, sa.and_(f.c.model_id == p.c.model_id, f.c.id == p.c.id)))
             .where(p.c.model_id == model_id, p.c.window_start == window_start)
@@ -547,8 +564,10 @@ class Store:
         with self.engine.connect() as conn:
 
             def count(table: sa.Table, *extra: Any) -> int:
-                q = sa.select(sa.func.count()).select_from(table).where(
-                    table.c.model_id == model.id, *extra
+                q = (
+                    sa.select(sa.func.count())
+                    .select_from(table)
+                    .where(table.c.model_id == model.id, *extra)
                 )
                 return int(conn.execute(q).scalar() or 0)
 

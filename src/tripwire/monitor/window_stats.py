@@ -1,6 +1,6 @@
 """The one place where window evaluation meets the statistics kernels.
 
-Window evaluation calls only :func:`column_drift`, :func:`drift_decision` and
+Window evaluation calls only :func:`drift_table`, :func:`column_drift` and
 :func:`realized_metric`; which kernel answers is decided here, so moving to another test or
 metric implementation is one edit in this file.
 
@@ -9,9 +9,9 @@ Examples
 >>> import numpy as np, pandas as pd
 >>> rng = np.random.default_rng(0)
 >>> ref, cur = pd.Series(rng.normal(size=500)), pd.Series(rng.normal(0.5, 1, size=500))
->>> d = column_drift(ref, cur, "numeric")
->>> d["test"], d["p_value"] < 1e-6
-('ks', True)
+>>> d = column_drift(ref, cur, "numeric", alpha=0.01, min_effect=0.1)
+>>> d["test"], d["p_value"] < 1e-6, d["flag"]
+('ks', True, True)
 """
 
 from __future__ import annotations
@@ -23,64 +23,77 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from tripwire.stats.multiple_testing import holm
-
-MIN_ROWS = 20
+from tripwire.stats.univariate import decide, test_column
 
 
-def column_drift(ref: pd.Series, cur: pd.Series, kind: str) -> dict[str, Any]:
-    """Two-sample test of one column: KS for numeric, chi-square for categorical values.
-
-    ``effect`` is on a 0..1 scale for both kinds (KS distance, total variation distance), so a
-    single minimum effect can keep very large windows from flagging negligible shifts.
-    """
-    r, c = ref.dropna(), cur.dropna()
-    if len(r) < MIN_ROWS or len(c) < MIN_ROWS:
-        return {"test": None, "statistic": None, "p_value": None, "effect": None, "n": len(c)}
-    if kind == "numeric":
-        res = stats.ks_2samp(r.to_numpy(float), c.to_numpy(float))
-        return {
-            "test": "ks",
-            "statistic": float(res.statistic),
-            "p_value": float(res.pvalue),
-            "effect": float(res.statistic),
-            "n": len(c),
-        }
-    rs, cs = r.astype(str).value_counts(), c.astype(str).value_counts()
-    table = pd.concat([rs, cs], axis=1).fillna(0.0).to_numpy().T
-    table = table[:, table.sum(axis=0) > 0]
-    tvd = 0.5 * float(np.abs(table[0] / table[0].sum() - table[1] / table[1].sum()).sum())
-    if table.shape[1] < 2:
-        return {"test": "chi2", "statistic": 0.0, "p_value": 1.0, "effect": tvd, "n": len(c)}
-    chi2, p, _, _ = stats.chi2_contingency(table, correction=False)
-    return {"test": "chi2", "statistic": float(chi2), "p_value": float(p), "effect": tvd, "n": len(c)}
-
-
-def drift_decision(
-    results: dict[str, dict[str, Any]], *, alpha: float, min_effect: float
+def drift_table(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    kinds: dict[str, str],
+    *,
+    alpha: float,
+    min_effect: float,
 ) -> dict[str, Any]:
-    """Holm-adjust p-values across columns; a column drifts when adjusted p < alpha and its
-    effect is at least ``min_effect``. Adds ``p_adjusted`` and ``drift`` to each result."""
-    names = [n for n, r in results.items() if r.get("p_value") is not None]
-    adjusted = holm(np.array([results[n]["p_value"] for n in names], dtype=float))
-    drifted = []
-    for name, p_adj in zip(names, adjusted):
-        res = results[name]
-        res["p_adjusted"] = float(p_adj)
-        res["drift"] = bool(p_adj < alpha and res["effect"] >= min_effect)
-        if res["drift"]:
-            drifted.append(name)
-    for name in results:
-        results[name].setdefault("drift", False)
+    """Test every column present on both sides and decide once for the window.
+
+    Benjamini-Hochberg across the columns, then an effect-size bar (``min_effect`` on the KS
+    distance and total variation scale), via :func:`tripwire.stats.univariate.decide`.
+    """
+    results = [
+        test_column(reference[c].rename(c), current[c].rename(c), kind)
+        for c, kind in kinds.items()
+        if c in current.columns
+    ]
+    decision = decide(results, alpha=alpha, min_effect=_bars(min_effect))
+    columns = {}
+    for r, q, status in zip(results, decision.q_values, decision.statuses):
+        columns[r.column] = {
+            "test": r.method,
+            "statistic": _finite(r.statistic),
+            "p_value": _finite(r.p_value),
+            "p_adjusted": _finite(q),
+            "effect_name": r.effect_name,
+            "effect": _finite(r.effect),
+            "effect_low": _finite(r.effect_low),
+            "effect_high": _finite(r.effect_high),
+            "n": r.n_cur,
+            "status": status,
+            "drift": status == "drift",
+        }
+    drifted = decision.columns("drift")
     return {
-        "flag": bool(drifted),
-        "drifted": sorted(drifted, key=lambda n: results[n]["p_adjusted"]),
-        "tested": len(names),
-        "share": len(drifted) / len(names) if names else 0.0,
+        "columns": columns,
+        "flag": bool(decision.drifted),
+        "drifted": drifted,
+        "tested": decision.n_tests,
+        "share": len(drifted) / decision.n_tests if decision.n_tests else 0.0,
         "alpha": alpha,
         "min_effect": min_effect,
-        "correction": "holm",
+        "correction": decision.correction,
     }
+
+
+def column_drift(
+    reference: pd.Series, current: pd.Series, kind: str, *, alpha: float, min_effect: float
+) -> dict[str, Any]:
+    """One column (the model's outputs): the same test and bar as :func:`drift_table`."""
+    table = drift_table(
+        reference.rename("prediction").to_frame(),
+        current.rename("prediction").to_frame(),
+        {"prediction": kind},
+        alpha=alpha,
+        min_effect=min_effect,
+    )
+    res = table["columns"]["prediction"]
+    return {**res, "flag": table["flag"], "tested": res["p_value"] is not None}
+
+
+def _bars(min_effect: float) -> dict[str, float]:
+    return {"ks_distance": min_effect, "total_variation": min_effect}
+
+
+def _finite(v: float) -> float | None:
+    return float(v) if v is not None and np.isfinite(v) else None
 
 
 def realized_metric(
@@ -105,4 +118,11 @@ def realized_metric(
     err = np.abs(np.asarray(y_true, float) - np.asarray(y_pred, float))
     mae = float(err.mean())
     se = float(err.std(ddof=1) / np.sqrt(n)) if n > 1 else float("inf")
-    return {"metric": "mae", "value": mae, "low": mae - z * se, "high": mae + z * se, "n": n, "se": se}
+    return {
+        "metric": "mae",
+        "value": mae,
+        "low": mae - z * se,
+        "high": mae + z * se,
+        "n": n,
+        "se": se,
+    }

@@ -10,8 +10,8 @@ Each window result holds
 
 - ``quality``: schema violations, missing values, unseen categories, out-of-range values,
   compared with the reference;
-- ``drift``: per-feature two-sample tests against the reference, Holm-corrected across
-  features, with a minimum effect size;
+- ``drift``: per-feature two-sample tests against the reference (:mod:`tripwire.stats.univariate`),
+  one Benjamini-Hochberg decision across features, with a minimum effect size;
 - ``prediction_drift``: the same test on the model's outputs (needs reference predictions);
 - ``performance``: the estimate from the model's own confidence before labels arrive
   (expected accuracy under calibration, Guo et al. 2017; the idea behind CBPE), the realized
@@ -40,7 +40,7 @@ from tripwire.monitor import window_stats as ws
 from tripwire.monitor.store import ModelInfo, Store
 
 DEFAULTS: dict[str, Any] = {
-    "alpha": 0.01,  # family-wise error per window and test family (Holm across features)
+    "alpha": 0.01,  # false-alarm rate of one window's drift decision (BH across features)
     "min_effect": 0.1,  # KS distance / total variation distance that counts as a shift
     "min_labels": 30,  # labelled rows before a realized metric is reported
     "tolerance": 0.02,  # performance drop (absolute) that is tolerated
@@ -142,9 +142,16 @@ def evaluate_window(
     return result
 
 
-def _quality(frame: pd.DataFrame, ref: ReferenceContext | None, cfg: Mapping[str, Any]) -> dict[str, Any]:
+def _quality(
+    frame: pd.DataFrame, ref: ReferenceContext | None, cfg: Mapping[str, Any]
+) -> dict[str, Any]:
     tol = float(cfg["quality_tolerance"])
-    out: dict[str, Any] = {"missing": {}, "unseen_categories": {}, "out_of_range": {}, "type_errors": {}}
+    out: dict[str, Any] = {
+        "missing": {},
+        "unseen_categories": {},
+        "out_of_range": {},
+        "type_errors": {},
+    }
     if ref is None or frame.empty:
         out.update(missing_columns=[], extra_columns=[], flag=False, problems=[])
         return out
@@ -177,7 +184,9 @@ def _quality(frame: pd.DataFrame, ref: ReferenceContext | None, cfg: Mapping[str
             share = float(((ok < lo) | (ok > hi)).mean()) if len(ok) else 0.0
             out["out_of_range"][c] = share
             if share > tol:
-                problems.append(f"{c}: {share:.1%} of values outside the reference range [{lo:g}, {hi:g}]")
+                problems.append(
+                    f"{c}: {share:.1%} of values outside the reference range [{lo:g}, {hi:g}]"
+                )
         else:
             known = ref.categories.get(c, set())
             unseen = present.astype(str)
@@ -188,21 +197,29 @@ def _quality(frame: pd.DataFrame, ref: ReferenceContext | None, cfg: Mapping[str
                 "values": sorted(unseen[mask].value_counts().head(5).index.tolist()),
             }
             if share > tol:
-                problems.append(f"{c}: {share:.1%} of values are categories unseen in the reference")
-    out.update(missing_columns=missing_cols, extra_columns=extra_cols, problems=problems, flag=bool(problems))
+                problems.append(
+                    f"{c}: {share:.1%} of values are categories unseen in the reference"
+                )
+    out.update(
+        missing_columns=missing_cols,
+        extra_columns=extra_cols,
+        problems=problems,
+        flag=bool(problems),
+    )
     return out
 
 
-def _drift(frame: pd.DataFrame, ref: ReferenceContext | None, cfg: Mapping[str, Any]) -> dict[str, Any]:
+def _drift(
+    frame: pd.DataFrame, ref: ReferenceContext | None, cfg: Mapping[str, Any]
+) -> dict[str, Any]:
     if ref is None or frame.empty:
         return {"columns": {}, "flag": False, "drifted": [], "tested": 0, "share": 0.0}
-    columns = {
-        c: ws.column_drift(ref.frame[c], _as_kind(frame[c], kind), kind)
-        for c, kind in ref.kinds.items()
-        if c in frame.columns
-    }
-    decision = ws.drift_decision(columns, alpha=float(cfg["alpha"]), min_effect=float(cfg["min_effect"]))
-    return {"columns": columns, **decision}
+    cur = pd.DataFrame(
+        {c: _as_kind(frame[c], k) for c, k in ref.kinds.items() if c in frame.columns}
+    )
+    return ws.drift_table(
+        ref.frame, cur, ref.kinds, alpha=float(cfg["alpha"]), min_effect=float(cfg["min_effect"])
+    )
 
 
 def _as_kind(values: pd.Series, kind: str) -> pd.Series:
@@ -216,13 +233,13 @@ def _prediction_drift(
         return {"flag": False, "tested": False}
     kind = "categorical" if task == "classification" else "numeric"
     cur = pd.Series(list(predictions))
-    res = ws.column_drift(_as_kind(ref.predictions, kind), _as_kind(cur, kind), kind)
-    flag = bool(
-        res["p_value"] is not None
-        and res["p_value"] < float(cfg["alpha"])
-        and res["effect"] >= float(cfg["min_effect"])
+    return ws.column_drift(
+        _as_kind(ref.predictions, kind),
+        _as_kind(cur, kind),
+        kind,
+        alpha=float(cfg["alpha"]),
+        min_effect=float(cfg["min_effect"]),
     )
-    return {**res, "flag": flag, "tested": res["p_value"] is not None}
 
 
 def _performance(task: str, rows: Mapping[str, Any], cfg: Mapping[str, Any]) -> dict[str, Any]:
@@ -245,7 +262,12 @@ def _performance(task: str, rows: Mapping[str, Any], cfg: Mapping[str, Any]) -> 
     est = float(confidence.mean())
     # Sum of independent Bernoulli(p_i): the accuracy of these n predictions if calibrated.
     est_se = float(np.sqrt((confidence * (1 - confidence)).sum()) / n)
-    out["estimated"] = {"value": est, "low": est - 1.96 * est_se, "high": est + 1.96 * est_se, "n": n}
+    out["estimated"] = {
+        "value": est,
+        "low": est - 1.96 * est_se,
+        "high": est + 1.96 * est_se,
+        "n": n,
+    }
     if realized is None:
         k = len(labelled)
         if k:
@@ -288,10 +310,16 @@ def _latency_stats(latency: Sequence[Any]) -> dict[str, Any]:
     vals = np.array([v for v in latency if v is not None], float)
     if not len(vals):
         return {"p50": None, "p99": None, "n": 0}
-    return {"p50": float(np.percentile(vals, 50)), "p99": float(np.percentile(vals, 99)), "n": len(vals)}
+    return {
+        "p50": float(np.percentile(vals, 50)),
+        "p99": float(np.percentile(vals, 99)),
+        "n": len(vals),
+    }
 
 
-def apply_history(results: list[dict[str, Any]], cfg: Mapping[str, Any], reference_baseline: dict[str, Any] | None) -> dict[str, Any] | None:
+def apply_history(
+    results: list[dict[str, Any]], cfg: Mapping[str, Any], reference_baseline: dict[str, Any] | None
+) -> dict[str, Any] | None:
     """Flags that need earlier windows: performance against a baseline, volume, latency.
 
     ``results`` are all complete windows in time order; they are updated in place. Returns
@@ -304,7 +332,12 @@ def apply_history(results: list[dict[str, Any]], cfg: Mapping[str, Any], referen
         if len(first) == int(cfg["baseline_windows"]):
             n = sum(f["n"] for f in first)
             value = sum(f["value"] * f["n"] for f in first) / n
-            baseline = {"metric": first[0]["metric"], "value": value, "n": n, "source": "first labelled windows"}
+            baseline = {
+                "metric": first[0]["metric"],
+                "value": value,
+                "n": n,
+                "source": "first labelled windows",
+            }
     tol = float(cfg["tolerance"])
     hist, min_hist = int(cfg["history"]), int(cfg["min_history"])
     for i, r in enumerate(results):
@@ -324,20 +357,26 @@ def apply_history(results: list[dict[str, Any]], cfg: Mapping[str, Any], referen
             med = float(np.median(logs))
             mad = float(np.median(np.abs(logs - med))) * 1.4826
             z = (math.log1p(r["n_predictions"]) - med) / max(mad, 0.1)
-            vol.update(expected=float(np.expm1(med)), z=z, flag=bool(abs(z) > float(cfg["volume_z"])))
+            vol.update(
+                expected=float(np.expm1(med)), z=z, flag=bool(abs(z) > float(cfg["volume_z"]))
+            )
         else:
             vol.update(expected=None, z=None, flag=None)
         lat = r["latency"]
         p99s = [p["latency"]["p99"] for p in prev if p["latency"].get("p99") is not None]
         if lat.get("p99") is not None and len(p99s) >= min_hist:
             usual = float(np.median(p99s))
-            lat.update(usual_p99=usual, flag=bool(lat["p99"] > float(cfg["latency_factor"]) * usual))
+            lat.update(
+                usual_p99=usual, flag=bool(lat["p99"] > float(cfg["latency_factor"]) * usual)
+            )
         else:
             lat.update(usual_p99=None, flag=None)
     return baseline
 
 
-def evaluate_model(store: Store, model: ModelInfo, *, now: float | None = None, force: bool = False) -> list[dict[str, Any]]:
+def evaluate_model(
+    store: Store, model: ModelInfo, *, now: float | None = None, force: bool = False
+) -> list[dict[str, Any]]:
     """Evaluate every window whose data changed since its last evaluation.
 
     Returns all stored window results (time order) after the run.
@@ -360,7 +399,15 @@ def evaluate_model(store: Store, model: ModelInfo, *, now: float | None = None, 
             ref, ref_loaded = ReferenceContext.build(model.task, store.reference(model.id)), True
         rows = store.window_rows(model.id, start)
         changed.append(
-            evaluate_window(model.task, cfg, ref, rows, window_start=start, window_seconds=width, complete=complete)
+            evaluate_window(
+                model.task,
+                cfg,
+                ref,
+                rows,
+                window_start=start,
+                window_seconds=width,
+                complete=complete,
+            )
         )
     if changed:
         store.save_windows(model.id, changed)
