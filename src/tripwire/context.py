@@ -110,6 +110,14 @@ class AuditContext:
             if self.model is not None or roles.prediction or roles.probabilities:
                 return None
             return None if self.target and self.features else "needs a target and features"
+        if requirement == "predictions":
+            # a model's outputs on both sides: the user's model or prediction columns, or (in
+            # an audit, where train has labels) the baseline model
+            if self.model is not None or roles.prediction or roles.probabilities:
+                return None
+            if self.sides[0] == "train" and self.target and self.features:
+                return None
+            return "needs a model (--model) or prediction columns (--prediction/--probabilities)"
         if requirement == "annotations":
             ok = self.annotations is not None or bool(self.option("label_columns"))
             return None if ok else "needs several annotators (--annotations or --label-columns)"
