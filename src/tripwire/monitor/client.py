@@ -215,6 +215,10 @@ class Monitor:
             self.stats["duplicates"] += dupes
             return True
         except _Refused as exc:
+            if len(batch) > 1:
+                # Batches are all or nothing: split to keep the good records of a bad batch.
+                half = len(batch) // 2
+                return self._deliver(kind, batch[:half]) & self._deliver(kind, batch[half:])
             self.stats["refused"] += len(batch)
             log.error("tripwire.Monitor: the service refused %d %s: %s", len(batch), kind, exc)
             self._append(self.spool_dir / f"{_safe(self.model)}-refused.jsonl", kind, batch)

@@ -117,9 +117,13 @@ def _record_id(rec: Mapping[str, Any], where: str) -> str:
     return rid
 
 
+# One encoder for every row: json.dumps with options builds a new encoder on each call.
+_encode = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
+
+
 def _dumps(value: Any, where: str) -> str:
     try:
-        return json.dumps(value, allow_nan=False, separators=(",", ":"))
+        return _encode(value)
     except (TypeError, ValueError) as exc:
         raise InputError(f"{where}: value is not JSON-serialisable ({exc})") from None
 
@@ -327,7 +331,7 @@ class Store:
         with self.engine.begin() as conn:
             fresh = self._without_existing(conn, t.predictions, model.id, rows)
             if fresh:
-                conn.execute(self._insert_ignore(t.predictions), fresh)
+                self._insert_many(conn, t.predictions, fresh)
             for version in versions:
                 self._ensure_version(conn, model.id, version)
         return len(fresh), n_in_batch_dupes + len(rows) - len(fresh)
@@ -363,7 +367,7 @@ class Store:
         with self.engine.begin() as conn:
             fresh = self._without_existing(conn, t.feedback, model.id, rows)
             if fresh:
-                conn.execute(self._insert_ignore(t.feedback), fresh)
+                self._insert_many(conn, t.feedback, fresh)
         return len(fresh), n_in_batch_dupes + len(rows) - len(fresh)
 
     def _without_existing(
@@ -381,6 +385,19 @@ class Store:
                 ).scalars()
             )
         return [row for rid, row in rows.items() if rid not in existing]
+
+    def _insert_many(self, conn: Any, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+        """One DBAPI executemany; ids that a concurrent batch stored meanwhile are skipped."""
+        cols = list(rows[0])
+        if self.dialect in ("sqlite", "postgresql"):
+            mark = "?" if self.dialect == "sqlite" else "%s"
+            sql = (
+                f"INSERT INTO {table.name} ({', '.join(cols)}) "
+                f"VALUES ({', '.join([mark] * len(cols))}) ON CONFLICT DO NOTHING"
+            )
+            conn.exec_driver_sql(sql, [tuple(r[c] for c in cols) for r in rows])
+        else:
+            conn.execute(self._insert_ignore(table), rows)
 
     def _insert_ignore(self, table: sa.Table) -> Any:
         if self.dialect == "postgresql":
