@@ -33,7 +33,7 @@ from tripwire.errors import InputError, UsageError
 from tripwire.findings import Report
 
 #: Kinds are inferred on this many reference rows (a seeded random sample).
-KIND_SAMPLE = 10_000
+KIND_SAMPLE = 5_000
 SIDES = ("reference", "current")
 
 
@@ -183,6 +183,25 @@ def _read(source: Any, name: str) -> pd.DataFrame:
     return read_table(source, name=name)
 
 
+def _coerce_by_value(values: pd.Series, kind: str) -> pd.Series:
+    """Convert a boolean or datetime column by converting each distinct value once.
+
+    Large columns repeat few distinct values; :func:`tripwire.data._coerce` semantics are
+    applied to the distinct values and spread back by their codes (same result, far faster).
+    """
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+        return _coerce(values, kind)[0]
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    converted = _coerce(pd.Series(uniques), kind)[0]
+    if kind == "datetime":
+        arr = converted.to_numpy(dtype="datetime64[ns]")
+        out = np.where(codes >= 0, arr[np.maximum(codes, 0)], np.datetime64("NaT"))
+        return pd.Series(out, index=values.index, name=values.name)
+    num = converted.to_numpy(dtype=float, na_value=np.nan)
+    out_f = np.where(codes >= 0, num[np.maximum(codes, 0)], np.nan)
+    return pd.Series(out_f, index=values.index, name=values.name)
+
+
 def prepare_pair(
     ref: pd.DataFrame,
     cur: pd.DataFrame,
@@ -246,20 +265,19 @@ def prepare_pair(
     classes: tuple[Any, ...] = ()
     out = {}
     for side, df in (("ref", ref), ("cur", cur)):
-        cols: dict[str, Any] = {}
+        changed: dict[str, Any] = {}
         for col in df.columns:
             if col == target:
-                cols[col] = df[col]
                 continue
             kind = inferred[col]
             s = df[col]
             if kind == "numeric":
                 if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
-                    s = pd.to_numeric(s, errors="coerce").astype(float)
+                    changed[col] = pd.to_numeric(s, errors="coerce").astype(float)
             elif kind in ("boolean", "datetime"):
-                s = _coerce(s, kind)[0]
-            cols[col] = s
-        out[side] = pd.DataFrame(cols, index=df.index, copy=False)
+                changed[col] = _coerce_by_value(s, kind)
+        # Only converted columns are replaced; the others are shared with the input, not copied.
+        out[side] = df.assign(**changed) if changed else df
     if target is not None:
         y = ref[target].dropna()
         if y.nunique() < 2:

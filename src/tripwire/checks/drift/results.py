@@ -7,8 +7,10 @@ is controlled whichever of them fire.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -40,9 +42,8 @@ def column_results(ctx: AuditContext) -> list[ColumnDrift]:
         target = ctx.target
         if target and target in cur.columns and cur[target].notna().sum() >= 5:
             columns.append(target)
-        for i, col in enumerate(columns):
-            if i % 10 == 0:
-                ctx.progress(f"column tests {i + 1}-{min(i + 10, len(columns))} of {len(columns)}")
+
+        def one(col: str) -> list[ColumnDrift]:
             kind = ctx.kinds.get(col, "categorical")
             if col == target and ctx.task != "regression":
                 kind = "categorical"
@@ -52,17 +53,29 @@ def column_results(ctx: AuditContext) -> list[ColumnDrift]:
             res = test_column(
                 r_ref, r_cur, kind, method=methods.get(col), random_state=ctx.random_state
             )
-            out.append(res)
+            found = [res]
             if kind in ("categorical", "boolean") and res.method in (
                 "chi2",
                 "jensen_shannon",
                 "psi",
             ):
-                extra = unseen_from(res)
-                if extra is not None:
-                    out.append(extra)
+                unseen = unseen_from(res)
+                if unseen is not None:
+                    found.append(unseen)
             if col != target and (r_ref.hasnans or r_cur.hasnans):
-                out.append(test_column(r_ref, r_cur, kind, method="missing_rate"))
+                found.append(test_column(r_ref, r_cur, kind, method="missing_rate"))
+            return found
+
+        ctx.progress(f"column tests on {len(columns)} column(s)")
+        jobs = int(ctx.option("n_jobs", min(2, os.cpu_count() or 1)))
+        if jobs > 1 and len(ref) * len(columns) > 2_000_000:
+            # sorting and hashing release the GIL: threads share the work without copies
+            with ThreadPoolExecutor(jobs) as pool:
+                done = list(pool.map(one, columns))
+        else:
+            done = [one(c) for c in columns]
+        for found in done:
+            out.extend(found)
         return out
 
     result: list[ColumnDrift] = ctx.cached("drift:columns", compute)
