@@ -109,7 +109,7 @@ class ADWIN:
             k += 1
 
     def _buckets_oldest_first(self) -> list[tuple[int, float, float]]:
-        out = []
+        out: list[tuple[int, float, float]] = []
         for k in range(len(self._sums) - 1, -1, -1):
             out.extend((2**k, s, v) for s, v in zip(self._sums[k], self._vars[k]))
         return out
