@@ -23,12 +23,21 @@ def replay(tmp_path_factory):
     server = Server(db, cwd=tmp).start()
     c = client(server, token)
     reference, records, feedback = elec2_stream(ROWS)
-    c.post("/v1/models", json={"name": "elec2", "task": "classification", "window_seconds": WEEK}).raise_for_status()
+    c.post(
+        "/v1/models", json={"name": "elec2", "task": "classification", "window_seconds": WEEK}
+    ).raise_for_status()
     c.put("/v1/models/elec2/reference", json=reference).raise_for_status()
     for k in range(0, len(records), 2000):
-        assert c.post("/v1/models/elec2/predictions", json={"records": records[k : k + 2000]}).status_code == 200
+        assert (
+            c.post(
+                "/v1/models/elec2/predictions", json={"records": records[k : k + 2000]}
+            ).status_code
+            == 200
+        )
     for k in range(0, len(feedback), 5000):
-        c.post("/v1/models/elec2/feedback", json={"records": feedback[k : k + 5000]}).raise_for_status()
+        c.post(
+            "/v1/models/elec2/feedback", json={"records": feedback[k : k + 5000]}
+        ).raise_for_status()
     c.post("/v1/models/elec2/evaluate").raise_for_status()
     yield server, token, c, tmp
     server.stop()
