@@ -9,7 +9,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.monitor.conftest import Server, _fresh_pg, create_token
+from tests.monitor.conftest import Server, _fresh_pg
 from tripwire.monitor.store import Store
 
 
@@ -20,7 +20,7 @@ def db(request, tmp_path):
     return _fresh_pg(request.getfixturevalue("pg_database"))
 
 
-def _sender(url, token, worker, acked, stop, batch=100, max_batches=60):
+def _sender(url, token, worker, acked, stop, batch, max_batches):
     """Send batches until told to stop; remember the ids of every 2xx batch."""
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=10) as c:
         for b in range(max_batches):
@@ -40,70 +40,56 @@ def _sender(url, token, worker, acked, stop, batch=100, max_batches=60):
 
 
 def _stored_ids(db):
-    store = Store(db)
-    with store.engine.connect() as conn:
+    with Store(db).engine.connect() as conn:
         return set(conn.execute(sa.text("SELECT id FROM tw_predictions")).scalars())
 
 
-def test_every_acknowledged_prediction_is_stored_under_load(db, tmp_path):
-    token = create_token(db)
-    server = Server(db, cwd=tmp_path).start()
-    try:
-        httpx.post(
-            server.url + "/v1/models",
-            json={"name": "load", "task": "classification"},
-            headers={"Authorization": f"Bearer {token}"},
+def _run(server, token, workers, batch, max_batches, acked, stop):
+    threads = [
+        threading.Thread(
+            target=_sender,
+            args=(server.url, token, f"{len(acked)}-{w}", acked, stop, batch, max_batches),
         )
-        acked: set[str] = set()
-        stop = threading.Event()
-        threads = [
-            threading.Thread(target=_sender, args=(server.url, token, w, acked, stop, 100, 10))
-            for w in range(4)
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
-        assert len(acked) == 4 * 10 * 100
-        assert _stored_ids(db) == acked
-    finally:
-        server.stop()
+        for w in range(workers)
+    ]
+    for t in threads:
+        t.start()
+    return threads
 
 
-def test_kill_9_during_ingestion_loses_nothing_acknowledged(db, tmp_path):
-    token = create_token(db)
+def test_acknowledged_predictions_survive_load_and_kill_9(db, tmp_path):
+    token = Store(db).migrate().create_token("durability")
     server = Server(db, cwd=tmp_path).start()
     httpx.post(
         server.url + "/v1/models",
         json={"name": "load", "task": "classification"},
         headers={"Authorization": f"Bearer {token}"},
-    )
+    ).raise_for_status()
+    # 1. Bounded load from 4 concurrent clients: the store holds exactly what was acknowledged.
     acked: set[str] = set()
+    for t in _run(server, token, 4, 100, 10, acked, threading.Event()):
+        t.join(timeout=60)
+    assert len(acked) == 4000 and _stored_ids(db) == acked
+
+    # 2. kill -9 in the middle of ingestion, with requests in flight.
     stop = threading.Event()
-    threads = [
-        threading.Thread(target=_sender, args=(server.url, token, w, acked, stop, 200, 10_000))
-        for w in range(3)
-    ]
-    for t in threads:
-        t.start()
+    threads = _run(server, token, 3, 200, 10_000, acked, stop)
     deadline = time.monotonic() + 20
-    while len(acked) < 3000 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    server.kill()  # in the middle of ingestion: requests are in flight
+    while len(acked) < 7000 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    server.kill()
     stop.set()
     for t in threads:
         t.join(timeout=30)
-    assert len(acked) >= 3000
+    assert len(acked) >= 7000
     restarted = Server(db, cwd=tmp_path)
-    restarted.port = server.port
-    restarted.url = server.url
+    restarted.port, restarted.url = server.port, server.url
     restarted.start()
     try:
         stored = _stored_ids(db)
         assert acked <= stored  # everything acknowledged survived
-        # Unacknowledged batches were whole or absent: batches are all or nothing.
-        extra = stored - acked
-        assert len(extra) % 200 == 0
+        # Unacknowledged batches are whole or absent: batches are all or nothing.
+        assert len(stored - acked) % 200 == 0
         summary = httpx.get(
             server.url + "/v1/models/load/summary", headers={"Authorization": f"Bearer {token}"}
         ).json()

@@ -7,9 +7,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from tripwire.monitor.alerts import derive_incidents, reconcile
 from tripwire.monitor.store import Store
-from tripwire.monitor.windows import evaluate_model, settings
 
 log = logging.getLogger("tripwire.monitor")
 
@@ -25,6 +23,10 @@ def evaluate(
 
     Returns ``{model: {"windows": n, "events": [...]}}``.
     """
+    # Imported here: scipy and pandas take seconds to import, and `serve` should start fast.
+    from tripwire.monitor.alerts import derive_incidents, reconcile
+    from tripwire.monitor.windows import evaluate_model, settings
+
     models = [store.get_model(model)] if model is not None else store.models()
     out: dict[str, Any] = {}
     for info in models:
