@@ -93,7 +93,9 @@ def test_cli_drift_outputs_and_exit_codes(tmp_path, cli, halves):
     doc = json.loads((tmp_path / "r.json").read_text())
     assert doc["tool"] == "tripwire" and doc["kind"] == "drift"
     assert any(f["columns"] == ["capital_gain"] for f in doc["findings"])
-    assert "Distribution shift" in (tmp_path / "r.html").read_text()
+    page = (tmp_path / "r.html").read_text()
+    assert "Distribution shift" in page and "capital_gain: reference vs current" in page
+    assert "Wrong metrics" not in page  # a drift report shows the drift section only
     bad = cli(
         "drift", "--reference", str(tmp_path / "ref.csv"), "--current", str(tmp_path / "x.csv")
     )
@@ -108,3 +110,15 @@ def test_different_columns_refused(halves):
     ref, cur = halves
     with pytest.raises(tripwire.TripwireError, match="missing from current: age"):
         tripwire.drift(ref, cur.drop(columns=["age"]))
+
+
+def test_audit_runs_the_drift_checks_between_train_and_test():
+    df = realdata.adult("train").sample(4000, random_state=0).reset_index(drop=True)
+    train, test = df.iloc[:2500].copy(), df.iloc[2500:].reset_index(drop=True)
+    test.loc[:700, "workclass"] = np.nan  # a missing surge that only test has
+    report = tripwire.audit(train, test, target="income", checks=["drift."])
+    found = [f for f in report.by_check("drift.columns") if f.columns == ("workclass",)]
+    assert found and "missing" in found[0].title
+    assert set(found[0].rows) == {"test"} and len(found[0].rows["test"]) >= 701
+    perf = [f.title for f in report.by_check("drift.performance")]
+    assert any(t.startswith("Realized accuracy") for t in perf)
