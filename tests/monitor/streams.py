@@ -42,6 +42,7 @@ def elec2_stream(rows: int | None = None) -> tuple[dict, list[dict], list[dict]]
         "records": part[FEATURES][ref].to_dict("records"),
         "labels": part["class"][ref].astype(str).tolist(),
         "predictions": pred[ref].tolist(),
+        "probabilities": [dict(zip(classes, map(float, p))) for p in proba[ref]],
     }
     feats = part[FEATURES].to_dict("records")
     records = [

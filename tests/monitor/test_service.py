@@ -184,17 +184,17 @@ def test_auth(served):
                 ]
             },
             422,
-            "records.2.features: Field required",
+            "record 2: 'features' must be an object of feature values",
         ),
         (
             {"records": [{"id": 1, "features": [1, 2], "prediction": "yes"}]},
             422,
-            "records.1.features: Input should be a valid dictionary",
+            "record 1: 'features' must be an object",
         ),
         (
             {"records": [{"id": 1, "features": {}, "prediction": "yes", "latency_ms": "fast"}]},
             422,
-            "records.1.latency_ms",
+            "record 1: 'latency_ms' must be a number",
         ),
         (
             {"records": [{"id": 1, "features": {}, "prediction": "yes", "timestamp": "noon"}]},
@@ -208,9 +208,19 @@ def test_auth(served):
                 ]
             },
             422,
-            "less than or equal to 1",
+            "record 1: probability of class 'yes' must be a number in [0, 1]",
         ),
-        ({"rows": []}, 422, "records: Field required"),
+        (
+            {"records": [{"id": 1, "features": {}, "predicton": "yes"}]},
+            422,
+            "record 1: unknown field(s) predicton",
+        ),
+        (
+            {"records": [{"id": 1, "features": {}, "prediction": {"label": "yes"}}]},
+            422,
+            "'prediction' must be a string, number or boolean",
+        ),
+        ({"rows": []}, 422, "unknown field(s) rows"),
         ({"records": []}, 422, "batch has no records"),
     ],
 )

@@ -170,3 +170,16 @@ def test_data_quality_and_volume(store):
     assert any("categories unseen in the reference" in p for p in problems)
     assert w8["volume"]["flag"] is True and w8["volume"]["n"] == 5
     assert store.windows(1)[7]["volume"]["flag"] is False
+
+
+def test_estimate_is_calibrated_on_the_reference(store):
+    """An overconfident model (says 0.9, right 70% of the time): CBPE corrects the estimate."""
+    rng = np.random.default_rng(6)
+    ref = _reference(rng, n=2000, accuracy=0.7)
+    ref["probabilities"] = [{str(p): 0.9, str(1 - p): 0.1} for p in ref["predictions"]]
+    store.create_model("m", task="classification", window_seconds=W)
+    store.set_reference("m", ref)
+    store.add_predictions("m", _stream(rng, 2))
+    evaluate(store, "m")
+    est = store.windows(1)[0]["performance"]["estimated"]
+    assert est["method"] == "cbpe" and est["value"] == pytest.approx(0.7, abs=0.03)

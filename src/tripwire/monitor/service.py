@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from starlette.concurrency import run_in_threadpool
 
 from tripwire.errors import ConflictError, NotFoundError, TripwireError
 from tripwire.monitor.evaluation import Scheduler
@@ -128,6 +129,7 @@ def create_app(
     _install_body_limit(app, max_body_bytes)
     _install_errors(app, metrics)
 
+    app.openapi = _openapi(app)  # type: ignore[method-assign]
     app.include_router(_public_router())
     app.include_router(
         _v1_router(store, metrics, scheduler, max_batch), dependencies=[Depends(require_token)]
@@ -194,6 +196,7 @@ def _v1_router(
 
     def check_batch(n: int, kind: str) -> None:
         if n == 0:
+            metrics.rejected.labels(kind).inc()
             raise TripwireError(f"{kind} batch has no records; send at least one")
         if n > max_batch:
             metrics.rejected.labels(kind).inc()
@@ -225,29 +228,33 @@ def _v1_router(
     def set_reference(name: str, body: ReferenceIn) -> dict[str, int]:
         return {"rows": store.set_reference(name, body.model_dump(exclude_none=True))}
 
-    @router.post("/models/{name}/predictions", tags=["ingest"])
-    def log_predictions(name: str, body: PredictionBatch) -> IngestResult:
-        check_batch(len(body.records), "predictions")
+    # Ingest bodies are parsed with json.loads and validated once, by the store (the same
+    # checks as the direct-to-database client), instead of building a pydantic object per
+    # record: that doubles batched throughput. The OpenAPI schema still documents them.
+    def ingest(name: str, body: bytes, kind: str) -> IngestResult:
         started = time.perf_counter()
-        accepted, dupes = store.add_predictions(
-            name, [r.model_dump(exclude_none=True) for r in body.records]
+        records = _records_of(body, kind)
+        check_batch(len(records), kind)
+        add = store.add_predictions if kind == "predictions" else store.add_feedback
+        accepted, dupes = add(name, records)
+        metrics.batch_seconds.labels(kind).observe(time.perf_counter() - started)
+        (metrics.predictions if kind == "predictions" else metrics.feedback).labels(name).inc(
+            accepted
         )
-        metrics.batch_seconds.labels("predictions").observe(time.perf_counter() - started)
-        metrics.predictions.labels(name).inc(accepted)
-        metrics.duplicates.labels(name, "predictions").inc(dupes)
+        metrics.duplicates.labels(name, kind).inc(dupes)
         return IngestResult(accepted=accepted, duplicates=dupes)
 
-    @router.post("/models/{name}/feedback", tags=["ingest"])
-    def log_feedback(name: str, body: FeedbackBatch) -> IngestResult:
-        check_batch(len(body.records), "feedback")
-        started = time.perf_counter()
-        accepted, dupes = store.add_feedback(
-            name, [r.model_dump(exclude_none=True) for r in body.records]
-        )
-        metrics.batch_seconds.labels("feedback").observe(time.perf_counter() - started)
-        metrics.feedback.labels(name).inc(accepted)
-        metrics.duplicates.labels(name, "feedback").inc(dupes)
-        return IngestResult(accepted=accepted, duplicates=dupes)
+    @router.post(
+        "/models/{name}/predictions", tags=["ingest"], openapi_extra=_body("PredictionBatch")
+    )
+    async def log_predictions(name: str, request: Request) -> IngestResult:
+        body = await request.body()
+        return await run_in_threadpool(ingest, name, body, "predictions")
+
+    @router.post("/models/{name}/feedback", tags=["ingest"], openapi_extra=_body("FeedbackBatch"))
+    async def log_feedback(name: str, request: Request) -> IngestResult:
+        body = await request.body()
+        return await run_in_threadpool(ingest, name, body, "feedback")
 
     @router.get("/models/{name}/summary", tags=["queries"])
     def summary(name: str) -> Summary:
@@ -285,6 +292,61 @@ def _v1_router(
     return router
 
 
+def _records_of(body: bytes, kind: str) -> list[Any]:
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"malformed JSON body: {exc}") from None
+    if not isinstance(payload, dict):
+        raise TripwireError(
+            f'body must be a JSON object {{"records": [...]}}, got {type(payload).__name__}'
+        )
+    extra = set(payload) - {"records"}
+    if extra:
+        raise TripwireError(
+            f'unknown field(s) {", ".join(sorted(extra))}; the body is {{"records": [...]}}'
+        )
+    records = payload.get("records")
+    if not isinstance(records, list):
+        raise TripwireError(f"records: field required (a list of {kind} records)")
+    return records
+
+
+class BadRequest(TripwireError):
+    """A body that is not JSON at all (400)."""
+
+
+def _body(model: str) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model}"}}},
+        }
+    }
+
+
+def _openapi(app: FastAPI) -> Any:
+    """The generated spec plus the ingest body schemas (their routes read raw bodies)."""
+
+    def build() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        from fastapi.openapi.utils import get_openapi
+
+        spec = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+        for model in (PredictionBatch, FeedbackBatch):
+            js = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(js.pop("$defs", {}))
+            schemas[model.__name__] = js
+        app.openapi_schema = spec
+        return spec
+
+    return build
+
+
 def _window_out(r: dict[str, Any]) -> dict[str, Any]:
     from tripwire.monitor.store import _iso
 
@@ -314,7 +376,9 @@ def _install_errors(app: FastAPI, metrics: IngestMetrics) -> None:
     @app.exception_handler(TripwireError)
     async def bad_input(request: Request, exc: TripwireError) -> JSONResponse:
         metrics.rejected.labels(kind_of(request)).inc()
-        return JSONResponse({"detail": str(exc)}, status_code=422)
+        return JSONResponse(
+            {"detail": str(exc)}, status_code=400 if isinstance(exc, BadRequest) else 422
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

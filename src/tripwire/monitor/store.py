@@ -23,7 +23,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import math
 import secrets
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -40,6 +39,12 @@ TASKS = ("classification", "regression")
 DEFAULT_DB = "sqlite:///tripwire.db"
 DEFAULT_WINDOW_SECONDS = 3600
 MAX_ID_LENGTH = 200
+# Epoch seconds from 1970 to the end of year 9999: anything else is a unit mistake.
+MAX_TIMESTAMP = 253_402_300_799.0
+PREDICTION_FIELDS = frozenset(
+    {"id", "timestamp", "features", "prediction", "probabilities", "latency_ms", "model_version"}
+)
+FEEDBACK_FIELDS = frozenset({"id", "label", "timestamp"})
 
 
 @dataclass(frozen=True)
@@ -89,8 +94,10 @@ def parse_time(value: Any, *, where: str) -> float:
     if isinstance(value, bool):
         raise InputError(f"{where}: timestamp must be an ISO 8601 string or epoch seconds")
     if isinstance(value, (int, float)):
-        if not math.isfinite(value):
-            raise InputError(f"{where}: timestamp {value!r} is not a finite number")
+        if not 0 <= value <= MAX_TIMESTAMP:
+            raise InputError(
+                f"{where}: timestamp {value!r} is not epoch seconds between 1970 and 9999"
+            )
         return float(value)
     if isinstance(value, str):
         try:
@@ -101,7 +108,7 @@ def parse_time(value: Any, *, where: str) -> float:
             ) from None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=dt.timezone.utc)
-        return parsed.timestamp()
+        return parse_time(parsed.timestamp(), where=where)
     raise InputError(f"{where}: timestamp must be an ISO 8601 string or epoch seconds")
 
 
@@ -112,13 +119,26 @@ def _record_id(rec: Mapping[str, Any], where: str) -> str:
     if isinstance(rid, bool) or not isinstance(rid, (str, int)):
         raise InputError(f"{where}: 'id' must be a string or an integer, got {type(rid).__name__}")
     rid = str(rid)
-    if not rid or len(rid) > MAX_ID_LENGTH:
-        raise InputError(f"{where}: 'id' must have 1 to {MAX_ID_LENGTH} characters")
+    if not rid or len(rid) > MAX_ID_LENGTH or "\x00" in rid:
+        raise InputError(f"{where}: 'id' must have 1 to {MAX_ID_LENGTH} characters (no NUL)")
     return rid
 
 
 # One encoder for every row: json.dumps with options builds a new encoder on each call.
 _encode = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
+
+
+def _check_scalar(value: Any, where: str) -> None:
+    if not isinstance(value, (str, int, float)):
+        raise InputError(f"{where} must be a string, number or boolean, got {type(value).__name__}")
+
+
+def _check_probabilities(proba: Any, where: str) -> None:
+    if not isinstance(proba, Mapping):
+        raise InputError(f"{where}: 'probabilities' must be an object {{class: p}}")
+    for cls, p in proba.items():
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
+            raise InputError(f"{where}: probability of class {cls!r} must be a number in [0, 1]")
 
 
 def _dumps(value: Any, where: str) -> str:
@@ -226,8 +246,10 @@ class Store:
         return self.get_model(name), True
 
     def get_model(self, name: str) -> ModelInfo:
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(t.models).where(t.models.c.name == name)).first()
+        row = None
+        if 0 < len(name) <= 200 and "\x00" not in name:
+            with self.engine.connect() as conn:
+                row = conn.execute(sa.select(t.models).where(t.models.c.name == name)).first()
         if row is None:
             raise NotFoundError(
                 f"model '{name}' is not registered. Register it first with POST /v1/models "
@@ -290,27 +312,44 @@ class Store:
             where = f"record {i}"
             if not isinstance(rec, Mapping):
                 raise InputError(f"{where}: expected an object")
+            extra = rec.keys() - PREDICTION_FIELDS
+            if extra:
+                raise InputError(
+                    f"{where}: unknown field(s) {', '.join(sorted(map(str, extra)))}; "
+                    f"allowed: {', '.join(sorted(PREDICTION_FIELDS))}"
+                )
             rid = _record_id(rec, where)
             features = rec.get("features")
             if not isinstance(features, Mapping):
                 raise InputError(f"{where}: 'features' must be an object of feature values")
-            if "prediction" not in rec:
+            if rec.get("prediction") is None:
                 raise InputError(f"{where}: field 'prediction' is missing")
+            _check_scalar(rec["prediction"], f"{where}: 'prediction'")
             ts = (
                 parse_time(rec["timestamp"], where=where)
                 if rec.get("timestamp") is not None
                 else now
             )
             proba = rec.get("probabilities")
-            if proba is not None and not isinstance(proba, Mapping):
-                raise InputError(f"{where}: 'probabilities' must be an object {{class: p}}")
+            if proba is not None:
+                _check_probabilities(proba, where)
             latency = rec.get("latency_ms")
             if latency is not None and (
-                isinstance(latency, bool) or not isinstance(latency, (int, float))
+                isinstance(latency, bool)
+                or not isinstance(latency, (int, float))
+                or not latency >= 0
             ):
-                raise InputError(f"{where}: 'latency_ms' must be a number")
+                raise InputError(f"{where}: 'latency_ms' must be a number of milliseconds >= 0")
             version = rec.get("model_version")
             if version is not None:
+                if (
+                    not isinstance(version, (str, int))
+                    or isinstance(version, bool)
+                    or len(str(version)) > 100
+                ):
+                    raise InputError(
+                        f"{where}: 'model_version' must be a string of at most 100 characters"
+                    )
                 version = str(version)
                 versions.add(version)
             if rid in rows:
@@ -347,9 +386,16 @@ class Store:
             where = f"record {i}"
             if not isinstance(rec, Mapping):
                 raise InputError(f"{where}: expected an object")
+            extra = rec.keys() - FEEDBACK_FIELDS
+            if extra:
+                raise InputError(
+                    f"{where}: unknown field(s) {', '.join(sorted(map(str, extra)))}; "
+                    f"allowed: {', '.join(sorted(FEEDBACK_FIELDS))}"
+                )
             rid = _record_id(rec, where)
-            if "label" not in rec or rec["label"] is None:
+            if rec.get("label") is None:
                 raise InputError(f"{where}: field 'label' is missing")
+            _check_scalar(rec["label"], f"{where}: 'label'")
             ts = (
                 parse_time(rec["timestamp"], where=where)
                 if rec.get("timestamp") is not None

@@ -1,7 +1,7 @@
 """The one place where window evaluation meets the statistics kernels.
 
-Window evaluation calls only :func:`drift_table`, :func:`column_drift` and
-:func:`realized_metric`; which kernel answers is decided here, so moving to another test or
+Window evaluation calls only :func:`drift_table`, :func:`column_drift`,
+:func:`fit_calibration`, :func:`calibrate` and :func:`realized_metric`; which kernel answers is decided here, so moving to another test or
 metric implementation is one edit in this file.
 
 Examples
@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from tripwire.stats.performance import calibrated, fit_platt, wilson
 from tripwire.stats.univariate import decide, test_column
 
 
@@ -101,20 +102,19 @@ def realized_metric(
 ) -> dict[str, Any]:
     """Accuracy (classification, Wilson interval) or MAE (regression, t interval)."""
     n = len(y_true)
-    z = float(stats.norm.ppf(0.5 + level / 2))
     if task == "classification":
         correct = np.array([str(a) == str(b) for a, b in zip(y_true, y_pred)], dtype=float)
         p = float(correct.mean())
-        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+        low, high = wilson(int(correct.sum()), n, level)
         return {
             "metric": "accuracy",
             "value": p,
-            "low": float(centre - half),
-            "high": float(centre + half),
+            "low": float(low),
+            "high": float(high),
             "n": n,
             "se": float(np.sqrt(max(p * (1 - p), 1e-12) / n)),
         }
+    z = float(stats.norm.ppf(0.5 + level / 2))
     err = np.abs(np.asarray(y_true, float) - np.asarray(y_pred, float))
     mae = float(err.mean())
     se = float(err.std(ddof=1) / np.sqrt(n)) if n > 1 else float("inf")
@@ -126,3 +126,16 @@ def realized_metric(
         "n": n,
         "se": se,
     }
+
+
+def fit_calibration(confidence: np.ndarray, correct: np.ndarray) -> tuple[float, float] | None:
+    """Platt map from the model's confidence to P(correct), fitted on labelled reference rows
+    (CBPE, :mod:`tripwire.stats.performance`); None with too few rows to fit."""
+    if len(confidence) < 50 or correct.min() == correct.max():
+        return None
+    return fit_platt(confidence, correct)
+
+
+def calibrate(confidence: np.ndarray, ab: tuple[float, float] | None) -> np.ndarray:
+    """Calibrated probability that each prediction is right (raw confidence without a map)."""
+    return confidence if ab is None else calibrated(confidence, ab)

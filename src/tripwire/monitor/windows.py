@@ -13,8 +13,9 @@ Each window result holds
 - ``drift``: per-feature two-sample tests against the reference (:mod:`tripwire.stats.univariate`),
   one Benjamini-Hochberg decision across features, with a minimum effect size;
 - ``prediction_drift``: the same test on the model's outputs (needs reference predictions);
-- ``performance``: the estimate from the model's own confidence before labels arrive
-  (expected accuracy under calibration, Guo et al. 2017; the idea behind CBPE), the realized
+- ``performance``: the estimate from the model's own confidence before labels arrive (the
+  expected accuracy; when the reference carries labels, predictions and probabilities the
+  confidence is first calibrated on it, CBPE via :mod:`tripwire.stats.performance`), the realized
   metric over labelled rows, and a blend of the two with a normal interval weighting each part
   by its share of rows;
 - ``volume`` and ``latency``: robust anomaly scores against the preceding complete windows.
@@ -27,6 +28,7 @@ networks. ICML.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -72,6 +74,7 @@ class ReferenceContext:
     missing: dict[str, float]
     predictions: pd.Series | None
     baseline: dict[str, Any] | None
+    calibration: tuple[float, float] | None = None
 
     @classmethod
     def build(cls, task: str, ref: Mapping[str, Any] | None) -> ReferenceContext | None:
@@ -89,9 +92,14 @@ class ReferenceContext:
                 categories[c] = set(values.astype(str))
         preds = ref.get("predictions")
         baseline = None
+        calibration = None
         if preds is not None and ref.get("labels") is not None:
             baseline = ws.realized_metric(task, ref["labels"], preds)
             baseline["source"] = "reference"
+            conf = _confidence(preds, ref.get("probabilities") or [])
+            if task == "classification" and conf is not None:
+                correct = np.array([str(a) == str(b) for a, b in zip(ref["labels"], preds)], float)
+                calibration = ws.fit_calibration(conf, correct)
         return cls(
             frame=frame,
             kinds=kinds,
@@ -100,6 +108,7 @@ class ReferenceContext:
             missing={c: float(frame[c].isna().mean()) for c in frame.columns},
             predictions=None if preds is None else pd.Series(preds),
             baseline=baseline,
+            calibration=calibration,
         )
 
 
@@ -135,7 +144,7 @@ def evaluate_window(
         "quality": _quality(frame, ref, cfg),
         "drift": _drift(frame, ref, cfg),
         "prediction_drift": _prediction_drift(task, rows["prediction"], ref, cfg),
-        "performance": _performance(task, rows, cfg),
+        "performance": _performance(task, rows, cfg, ref.calibration if ref else None),
         "latency": _latency_stats(rows["latency_ms"]),
         "volume": {"n": n},
     }
@@ -242,7 +251,12 @@ def _prediction_drift(
     )
 
 
-def _performance(task: str, rows: Mapping[str, Any], cfg: Mapping[str, Any]) -> dict[str, Any]:
+def _performance(
+    task: str,
+    rows: Mapping[str, Any],
+    cfg: Mapping[str, Any],
+    calibration: tuple[float, float] | None = None,
+) -> dict[str, Any]:
     preds, labels, probas = rows["prediction"], rows["label"], rows["probabilities"]
     n = len(preds)
     out: dict[str, Any] = {"metric": "accuracy" if task == "classification" else "mae"}
@@ -259,6 +273,7 @@ def _performance(task: str, rows: Mapping[str, Any], cfg: Mapping[str, Any]) -> 
         out["estimated"] = None
         out["blended"] = realized
         return out
+    confidence = ws.calibrate(confidence, calibration)
     est = float(confidence.mean())
     # Sum of independent Bernoulli(p_i): the accuracy of these n predictions if calibrated.
     est_se = float(np.sqrt((confidence * (1 - confidence)).sum()) / n)
@@ -267,6 +282,7 @@ def _performance(task: str, rows: Mapping[str, Any], cfg: Mapping[str, Any]) -> 
         "low": est - 1.96 * est_se,
         "high": est + 1.96 * est_se,
         "n": n,
+        "method": "cbpe" if calibration is not None else "raw confidence",
     }
     if realized is None:
         k = len(labelled)
@@ -414,7 +430,12 @@ def evaluate_model(
     if not ref_loaded:
         ref = ReferenceContext.build(model.task, store.reference(model.id))
     results = store.windows(model.id)
+    before = [json.dumps(r, sort_keys=True, default=str) for r in results]
     complete_results = [r for r in results if r["complete"]]
     apply_history(complete_results, cfg, ref.baseline if ref else None)
-    store.save_windows(model.id, results)
+    # Only windows whose history-dependent flags changed are written back.
+    store.save_windows(
+        model.id,
+        [r for r, b in zip(results, before) if json.dumps(r, sort_keys=True, default=str) != b],
+    )
     return results
