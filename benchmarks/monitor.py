@@ -10,6 +10,7 @@ Writes the Monitor section of benchmarks/RESULTS.md with --write.
 from __future__ import annotations
 
 import argparse
+import json
 import datetime as dt
 import platform
 import tempfile
