@@ -10,8 +10,8 @@ Writes the Monitor section of benchmarks/RESULTS.md with --write.
 from __future__ import annotations
 
 import argparse
-import json
 import datetime as dt
+import json
 import platform
 import tempfile
 import time
