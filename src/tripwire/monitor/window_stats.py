@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from tripwire.stats.performance import calibrated, fit_platt, wilson
+from tripwire.stats.performance import wilson
 from tripwire.stats.univariate import decide, test_column
 
 
@@ -128,14 +128,38 @@ def realized_metric(
     }
 
 
-def fit_calibration(confidence: np.ndarray, correct: np.ndarray) -> tuple[float, float] | None:
-    """Platt map from the model's confidence to P(correct), fitted on labelled reference rows
-    (CBPE, :mod:`tripwire.stats.performance`); None with too few rows to fit."""
-    if len(confidence) < 50 or correct.min() == correct.max():
+def fit_calibration(
+    confidence: np.ndarray, correct: np.ndarray, bins: int = 10
+) -> dict[str, Any] | None:
+    """Map the model's confidence to P(correct) from labelled reference rows.
+
+    Histogram binning on confidence quantiles (Zadrozny and Elkan, 2001), at least 50 rows a
+    bin: bounded by what the reference showed, and stable when confidences pile up near 1,
+    where a logistic (Platt) map fitted in logit space can diverge (it does on elec2).
+    None with fewer than 50 rows.
+
+    References
+    ----------
+    Zadrozny, B. and Elkan, C. (2001). Obtaining calibrated probability estimates from
+    decision trees and naive Bayesian classifiers. ICML.
+    """
+    n = len(confidence)
+    if n < 50:
         return None
-    return fit_platt(confidence, correct)
+    n_bins = max(1, min(bins, n // 50))
+    edges = np.unique(np.quantile(confidence, np.linspace(0, 1, n_bins + 1)[1:-1]))
+    idx = np.searchsorted(edges, confidence, side="right")
+    overall = float(correct.mean())
+    accuracy = [
+        float(correct[idx == k].mean()) if np.any(idx == k) else overall
+        for k in range(len(edges) + 1)
+    ]
+    return {"method": "histogram binning", "edges": edges.tolist(), "accuracy": accuracy}
 
 
-def calibrate(confidence: np.ndarray, ab: tuple[float, float] | None) -> np.ndarray:
+def calibrate(confidence: np.ndarray, calibration: dict[str, Any] | None) -> np.ndarray:
     """Calibrated probability that each prediction is right (raw confidence without a map)."""
-    return confidence if ab is None else calibrated(confidence, ab)
+    if calibration is None:
+        return confidence
+    idx = np.searchsorted(np.asarray(calibration["edges"]), confidence, side="right")
+    return np.asarray(calibration["accuracy"])[idx]

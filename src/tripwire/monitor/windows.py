@@ -15,7 +15,7 @@ Each window result holds
 - ``prediction_drift``: the same test on the model's outputs (needs reference predictions);
 - ``performance``: the estimate from the model's own confidence before labels arrive (the
   expected accuracy; when the reference carries labels, predictions and probabilities the
-  confidence is first calibrated on it, CBPE via :mod:`tripwire.stats.performance`), the realized
+  confidence is first calibrated on it by histogram binning, the idea of CBPE), the realized
   metric over labelled rows, and a blend of the two with a normal interval weighting each part
   by its share of rows;
 - ``volume`` and ``latency``: robust anomaly scores against the preceding complete windows.
@@ -74,7 +74,7 @@ class ReferenceContext:
     missing: dict[str, float]
     predictions: pd.Series | None
     baseline: dict[str, Any] | None
-    calibration: tuple[float, float] | None = None
+    calibration: dict[str, Any] | None = None
 
     @classmethod
     def build(cls, task: str, ref: Mapping[str, Any] | None) -> ReferenceContext | None:
@@ -255,7 +255,7 @@ def _performance(
     task: str,
     rows: Mapping[str, Any],
     cfg: Mapping[str, Any],
-    calibration: tuple[float, float] | None = None,
+    calibration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     preds, labels, probas = rows["prediction"], rows["label"], rows["probabilities"]
     n = len(preds)
@@ -282,7 +282,7 @@ def _performance(
         "low": est - 1.96 * est_se,
         "high": est + 1.96 * est_se,
         "n": n,
-        "method": "cbpe" if calibration is not None else "raw confidence",
+        "method": "calibrated on reference" if calibration is not None else "raw confidence",
     }
     if realized is None:
         k = len(labelled)
