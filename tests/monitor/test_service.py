@@ -12,7 +12,7 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.conftest import IN_CI
+from tests.conftest import IN_CI, run_cli
 from tests.monitor.conftest import Server, _fresh_pg, client, create_token
 
 
@@ -158,6 +158,10 @@ def _promtool(text: str) -> None:
 
 def test_auth(served):
     server, token = served
+    listed = run_cli("token", "list", "--db", server.db)
+    assert listed.returncode == 0 and "tests\tcreated" in listed.stdout and "live" in listed.stdout
+    missing = run_cli("token", "revoke", "nobody", "--db", server.db)
+    assert missing.returncode == 2 and "no live token is called 'nobody'" in missing.stderr
     r = httpx.get(server.url + "/v1/alerts")
     assert r.status_code == 401 and "tripwire token create" in r.json()["detail"]
     assert (

@@ -105,3 +105,5 @@ def test_tokens_are_stored_hashed(db_url):
     with store.engine.connect() as conn:
         stored = conn.execute(sa.text("SELECT token_hash FROM tw_tokens")).scalars().all()
     assert stored == [hash_token(token)] and token not in stored
+    assert store.revoke_token("ci") == 1 and not store.check_token(token)
+    assert store.tokens()[0]["revoked_at"] is not None

@@ -116,4 +116,29 @@ def token_create(name: str, db: str | None) -> None:
     sys.stdout.write(store.create_token(name) + "\n")
 
 
+@token.command("revoke")
+@click.argument("name")
+@click.option("--db", default=None, help=DB_HELP)
+def token_revoke(name: str, db: str | None) -> None:
+    """Revoke the tokens called NAME (a running service stops accepting them within 10 s)."""
+    from tripwire.errors import UsageError
+    from tripwire.monitor.store import Store
+
+    n = Store(_db(db)).migrate().revoke_token(name)
+    if n == 0:
+        raise UsageError(f"no live token is called '{name}'. See them with: tripwire token list")
+    click.echo(f"revoked {n} token(s) called '{name}'")
+
+
+@token.command("list")
+@click.option("--db", default=None, help=DB_HELP)
+def token_list(db: str | None) -> None:
+    """List token names and dates (the tokens themselves are not stored)."""
+    from tripwire.monitor.store import Store
+
+    for tok in Store(_db(db)).migrate().tokens():
+        state = f"revoked {tok['revoked_at']}" if tok["revoked_at"] else "live"
+        click.echo(f"{tok['name']}\tcreated {tok['created_at']}\t{state}")
+
+
 COMMANDS = [serve, token]

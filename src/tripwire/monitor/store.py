@@ -197,6 +197,29 @@ class Store:
             )
         return token
 
+    def tokens(self) -> list[dict[str, Any]]:
+        """Names and dates of the tokens (never the tokens themselves)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.tokens).order_by(t.tokens.c.id)).mappings().all()
+        return [
+            {
+                "name": r["name"],
+                "created_at": _iso(r["created_at"]),
+                "revoked_at": _iso(r["revoked_at"]),
+            }
+            for r in rows
+        ]
+
+    def revoke_token(self, name: str) -> int:
+        """Revoke every live token called ``name``; returns how many were revoked."""
+        with self.engine.begin() as conn:
+            res = conn.execute(
+                sa.update(t.tokens)
+                .where(t.tokens.c.name == name, t.tokens.c.revoked_at.is_(None))
+                .values(revoked_at=time.time())
+            )
+        return int(res.rowcount or 0)
+
     def check_token(self, token: str) -> bool:
         with self.engine.connect() as conn:
             row = conn.execute(
