@@ -474,6 +474,13 @@ def _load(name: str) -> dict[str, Any] | None:
     return json.loads(p.read_text()) if p.exists() else None
 
 
+def _when(res: dict[str, Any]) -> list[str]:
+    meta = _load("meta") or {}
+    command = res.get("command") or meta.get("command", "")
+    date = res.get("date") or meta.get("date", "")
+    return [f"Command: `{command}` ({date}; this part took {res['seconds'] / 60:.0f} min).", ""]
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
@@ -485,9 +492,9 @@ def markdown() -> str:
         v = meta["versions"]
         peers = v.get("peers", {})
         lines += [
-            f"Measured {meta['date']} with `{meta['command']}` on {v['cpus']} shared cores (other "
-            "agents were running, so absolute times are pessimistic; ratios are same-machine, "
-            "same-run). tripwire "
+            f"Measured on {v['cpus']} shared cores (other agents were running, so absolute times "
+            "are pessimistic; ratios are same-machine, same-run); each part names its command "
+            "and date. tripwire "
             f"{v['tripwire']} (numpy {v['numpy']}, pandas {v['pandas']}, scikit-learn "
             f"{v['scikit-learn']}); Evidently {peers.get('evidently')}, alibi-detect "
             f"{peers.get('alibi-detect')}, NannyML {peers.get('nannyml')} (pandas "
@@ -506,6 +513,7 @@ def markdown() -> str:
             "with a 0.1-SD mean shift added to 2 randomly chosen continuous columns of current. "
             "95% Wilson intervals in brackets.",
             "",
+            *_when(cal),
             "| tool | dataset false-alarm rate | power (0.1 SD in 2 of 20) | planted columns named | per-column false alarms (mean / max) | s per comparison |",
             "|---|---|---|---|---|---|",
         ]
@@ -537,6 +545,7 @@ def markdown() -> str:
             f"probability at the sample sizes ({sens['rows_per_side']:,} per side). Injecting "
             "exactly that shift into fresh real splits:",
             "",
+            *_when(sens),
             "| column | reported smallest detectable shift | detection rate when injected |",
             "|---|---|---|",
         ]
@@ -560,6 +569,7 @@ def markdown() -> str:
             f"- the 95% interval covers the realized accuracy in {_pct(cb['coverage'])} of scenarios "
             f"(mean width {100 * cb['mean_interval_width']:.1f} points).",
             "",
+            *_when(cb),
             "| shift | rows | reference acc. | estimated [95% interval] | realized |",
             "|---|---|---|---|---|",
         ]
@@ -584,6 +594,7 @@ def markdown() -> str:
             "process's peak RSS (including the loaded data; 'after load' is the RSS once the data "
             "is in memory, pandas 3 string columns are smaller than pandas 2 objects).",
             "",
+            *_when(sp),
             "| tool | report time | tripwire faster by | import time | peak RSS | RSS after load | columns flagged |",
             "|---|---|---|---|---|---|---|",
         ]
@@ -647,6 +658,12 @@ def main() -> None:
             "speed": lambda: speed(args.rows),
         }[what]()
         res["seconds"] = time.perf_counter() - t0
+        res["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        res["command"] = (
+            f"python benchmarks/drift.py {what}"
+            + (f" --trials {args.trials}" if what == "calibration" else "")
+            + (f" --rows {args.rows}" if what == "speed" else "")
+        )
         (OUT / f"drift-{what}.json").write_text(json.dumps(res, indent=1, default=float))
         print(f"{what} done in {res['seconds']:.0f}s", flush=True)
         write_results()

@@ -183,6 +183,10 @@ def _read(source: Any, name: str) -> pd.DataFrame:
     return read_table(source, name=name)
 
 
+def _is_numeric(values: pd.Series) -> bool:
+    return bool(pd.api.types.is_numeric_dtype(values))
+
+
 def _coerce_by_value(values: pd.Series, kind: str) -> pd.Series:
     """Convert a boolean or datetime column by converting each distinct value once.
 
@@ -274,8 +278,10 @@ def prepare_pair(
             if kind == "numeric":
                 if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
                     changed[col] = pd.to_numeric(s, errors="coerce").astype(float)
-            elif kind in ("boolean", "datetime"):
+            elif kind == "datetime" or (kind == "boolean" and _is_numeric(s)):
                 changed[col] = _coerce_by_value(s, kind)
+            # Boolean columns written as words (yes/no) keep their words: they are compared as
+            # categories, and models get them converted where they are encoded.
         # Only converted columns are replaced; the others are shared with the input, not copied.
         out[side] = df.assign(**changed) if changed else df
     if target is not None:

@@ -77,3 +77,55 @@ def test_model_checks_skipped_without_model(setup):
     runs = {c.check: c for c in report.checks}
     assert runs["drift.performance"].status == "skipped"
     assert "--model" in runs["drift.prediction"].reason
+
+
+def test_probability_columns_instead_of_a_model(setup):
+    model, ref, pool = setup
+    cur = pool[pool["hours_per_week"] > 45].iloc[:3000].reset_index(drop=True)
+
+    def with_outputs(df):
+        out = df.copy()
+        proba = model.predict_proba(df.drop(columns="income"))
+        for j, c in enumerate(model.classes_):
+            out[f"p_{c}"] = proba[:, j]
+        return out
+
+    cols = [f"p_{c}" for c in model.classes_]
+    report = tripwire.drift(
+        with_outputs(ref),
+        with_outputs(cur).drop(columns="income"),
+        target="income",
+        probabilities=cols,
+        options={"multivariate": False},
+    )
+    est = report.by_check("drift.performance")[0]
+    realized = float(np.mean(model.predict(cur.drop(columns="income")) == cur["income"]))
+    assert abs(est.evidence["accuracy_estimated"] - realized) < 0.03
+    assert not {"p_<=50K", "p_>50K"} & {
+        c for f in report.by_check("drift.columns") for c in f.columns
+    }
+
+
+def test_regression_realized_error_change():
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    df = realdata.california()
+    X = df.drop(columns=["median_house_value", "ocean_proximity"])
+    y = df["median_house_value"]
+    model = HistGradientBoostingRegressor(max_iter=60, random_state=0).fit(
+        X.iloc[:8000], y.iloc[:8000]
+    )
+    data = X.assign(median_house_value=y)
+    ref = data.iloc[8000:12000].reset_index(drop=True)
+    inland = data.iloc[12000:][df["ocean_proximity"].iloc[12000:].to_numpy() == "INLAND"]
+    report = tripwire.drift(
+        ref,
+        inland.reset_index(drop=True),
+        target="median_house_value",
+        model=model,
+        options={"multivariate": False},
+    )
+    perf = report.by_check("drift.performance")[0]
+    assert perf.title.startswith("Realized MAE")
+    pred = report.by_check("drift.prediction")[0]
+    assert pred.sev.value == "warning"

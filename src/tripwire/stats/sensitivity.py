@@ -52,7 +52,7 @@ def detectable(
     ...                 "numeric")
     >>> d = detectable(r, 0.05 / 20)
     >>> round(d["effect"], 3), round(d["mean_shift_sd"], 3)
-    (0.045, 0.104)
+    (0.037, 0.083)
     """
     if not result.tested:
         return None
@@ -72,6 +72,8 @@ def detectable(
             out["mean_shift_sd"] = shift
         elif len(ks):
             out["mean_shift_sd"] = None  # more than the largest injected shift
+        if "spike_share" in curve:
+            out["spike_share"] = curve["spike_share"]
         return out
     if result.effect_name == "total_variation":
         top = extra.get("top_ref", {"value": None, "share": 0.5})

@@ -49,6 +49,8 @@ DISCRETE_MAX = 20
 #: a detectable shift.
 SHIFT_GRID = (0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0)
 MIN_VALUES = 5
+#: Columns where one value holds more than this share of rows get no mean-shift sensitivity.
+SPIKE_MAX = 0.05
 
 
 @dataclass(frozen=True)
@@ -243,7 +245,7 @@ def _numeric(
         d, p, how = ts.ks_sorted(a, b)
         lo, hi = ts.dkw_interval(d, n, m)
         extra["ks_evaluation"] = how
-        extra["shift_curve"] = _shift_curve(a)
+        extra["shift_curve"] = _shift_curve(a, extra["std_ref"])
         return ColumnDrift(column, kind, "ks", d, p, "ks_distance", d, lo, hi, n, m, extra)
     if method == "psi":
         edges = np.unique(a[((np.arange(1, 10) / 10) * (n - 1)).astype(int)])
@@ -309,24 +311,44 @@ def _numeric_facts(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
     }
 
 
-def _shift_curve(a: np.ndarray) -> dict[str, list[float]]:
+def _shift_curve(a: np.ndarray, sd: float | None = None) -> dict[str, Any]:
     """KS distance between the reference and itself shifted by ``delta`` standard deviations,
     for each injected ``delta`` in :data:`SHIFT_GRID`: maps a detectable KS distance to the
-    smallest detectable mean shift."""
-    sd = float(a.std()) if len(a) > 1 else 0.0
+    smallest detectable mean shift.
+
+    Examples
+    --------
+    >>> x = np.sort(np.random.default_rng(0).normal(size=20000))
+    >>> c = _shift_curve(x)
+    >>> round(c["ks"][c["delta_sd"].index(0.1)], 2)  # normal: 2 * Phi(0.05) - 1 = 0.040
+    0.04
+    >>> ages = np.sort(np.random.default_rng(0).integers(18, 80, 20000)).astype(float)
+    >>> round(_shift_curve(ages)["ks"][0], 4)  # ties smoothed: tiny for a tiny shift
+    0.0016
+    """
+    if sd is None:
+        sd = float(a.std()) if len(a) > 1 else 0.0
     if sd == 0 or len(a) < 2:
         return {"delta_sd": [], "ks": []}
     step = max(1, len(a) // 5000)
-    s = a[::step]
+    values, counts = _distinct(a[::step])
+    top = float(counts.max() / counts.sum())
+    if top > SPIKE_MAX:
+        # an additive shift of a column with a spike (zeros, a default value) moves the spike
+        # and is trivially visible; a "mean shift" sensitivity would mislead there
+        return {"delta_sd": [], "ks": [], "spike_share": top}
+    # A piecewise-linear CDF: each distinct value's mass is spread up to the next value, so a
+    # small shift of integer data moves part of each tied mass, not all of it.
+    cdf = np.cumsum(counts) / counts.sum()
+    gap = float(np.median(np.diff(values))) if len(values) > 1 else sd
+    knots = np.r_[values, values[-1] + gap]
+    levels = np.r_[0.0, cdf]
     ks = []
     for delta in SHIFT_GRID:
-        # F shifted right by `shift` is F(x - shift); the largest gap is at a point of s or
-        # of s + shift
         shift = delta * sd
-        points = np.concatenate([s, s + shift])
-        f = np.searchsorted(s, points, "right")
-        g = np.searchsorted(s, points - shift, "right")
-        ks.append(float(np.max(f - g)) / len(s))
+        points = np.r_[knots, knots + shift]
+        gaps = np.interp(points, knots, levels) - np.interp(points - shift, knots, levels)
+        ks.append(float(np.max(gaps)))
     return {"delta_sd": list(SHIFT_GRID), "ks": ks}
 
 

@@ -209,7 +209,7 @@ def find_column_drift(ctx: AuditContext) -> Iterator[Finding]:
                 f"q={_p(q)} after Benjamini-Hochberg over {dec.n_tests} tests; the effect is above "
                 f"the negligible bar of {dec.min_effect.get(r.effect_name, 0):.3f}."
                 + (
-                    " A shift this large usually means a broken pipeline or a unit change."
+                    " A shift this large usually means a broken pipeline, a unit change or a different population."
                     if big
                     else ""
                 )

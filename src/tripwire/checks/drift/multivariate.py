@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
+
 from tripwire import charts
 from tripwire.checks import check
 from tripwire.checks.drift import results
@@ -52,9 +54,9 @@ def find_multivariate_drift(ctx: AuditContext) -> Iterator[Finding]:
         f"Benjamini-Hochberg family of all drift tests.{drivers_text}"
     )
     # current rows the classifier finds most unlike the reference (held-out only)
-    top = sorted(
-        zip(r.scores_cur.tolist(), res["cur_positions"][r.holdout_cur].tolist()), reverse=True
-    )[:20]
+    order = np.argsort(-r.scores_cur, kind="stable")[:20]
+    rows_cur = res["cur_positions"][r.holdout_cur]
+    top = [(float(r.scores_cur[i]), int(rows_cur[i])) for i in order]
     yield Finding(
         check="drift.multivariate",
         mode="drift",

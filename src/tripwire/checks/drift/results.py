@@ -68,7 +68,7 @@ def column_results(ctx: AuditContext) -> list[ColumnDrift]:
 
         ctx.progress(f"column tests on {len(columns)} column(s)")
         jobs = int(ctx.option("n_jobs", min(2, os.cpu_count() or 1)))
-        if jobs > 1 and len(ref) * len(columns) > 2_000_000:
+        if jobs > 1 and _large(ctx):
             # sorting and hashing release the GIL: threads share the work without copies
             with ThreadPoolExecutor(jobs) as pool:
                 done = list(pool.map(one, columns))
@@ -80,6 +80,11 @@ def column_results(ctx: AuditContext) -> list[ColumnDrift]:
 
     result: list[ColumnDrift] = ctx.cached("drift:columns", compute)
     return result
+
+
+def _large(ctx: AuditContext) -> bool:
+    ref, cur = sides(ctx)
+    return (len(ref) + len(cur)) * max(1, len(ctx.features)) > 4_000_000
 
 
 def embedding_blocks(ctx: AuditContext) -> dict[str, list[str]]:
@@ -115,7 +120,13 @@ def encoded_sides(
     pos_c = np.sort(rng.choice(len(cur), min(len(cur), max_rows), replace=False))
     feats = list(ctx.features)
     kinds = {c: ctx.kinds[c] for c in feats}
-    sr, sc = ref.iloc[pos_r][feats], cur.iloc[pos_c][feats]
+    sr, sc = ref[feats].iloc[pos_r], cur[feats].iloc[pos_c]
+    words = [c for c in feats if kinds[c] == "boolean" and not pd.api.types.is_numeric_dtype(sr[c])]
+    if words:  # yes/no columns kept as words in a drift comparison
+        from tripwire.data import _coerce
+
+        sr = sr.assign(**{c: _coerce(sr[c], "boolean")[0] for c in words})
+        sc = sc.assign(**{c: _coerce(sc[c], "boolean")[0] for c in words})
     enc = TabularEncoder(kinds).fit(pd.concat([sr, sc], ignore_index=True))
     return (
         enc.transform(sr),
@@ -214,8 +225,17 @@ def decision(ctx: AuditContext) -> DatasetDecision:
     """Benjamini-Hochberg across column, domain-classifier and embedding tests."""
 
     def compute() -> DatasetDecision:
-        tests = list(column_results(ctx))
-        res = c2st(ctx)
+        jobs = int(ctx.option("n_jobs", min(2, os.cpu_count() or 1)))
+        if jobs > 1 and _large(ctx):
+            # the domain classifier's tree building releases the GIL: fit it while the
+            # column tests run
+            with ThreadPoolExecutor(1) as pool:
+                pending = pool.submit(c2st, ctx)
+                tests = list(column_results(ctx))
+                res = pending.result()
+        else:
+            tests = list(column_results(ctx))
+            res = c2st(ctx)
         if res is not None:
             tests.append(c2st_as_column(res))
         tests.extend(mmd_results(ctx))

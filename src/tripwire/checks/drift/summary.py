@@ -34,6 +34,8 @@ def sensitivity(ctx: AuditContext, dec: DatasetDecision) -> list[dict[str, Any]]
 def _sentence(s: dict[str, Any]) -> str:
     if s.get("mean_shift_sd") is not None:
         return f"{s['column']}: a mean shift of {s['mean_shift_sd']:.2f} SD (KS {s['effect']:.3f})"
+    if s["effect_name"] == "ks_distance":
+        return f"{s['column']}: a KS distance of {s['effect']:.3f}"
     if s["effect_name"] == "total_variation":
         return f"{s['column']}: a change of {100 * s['effect']:.1f} points in the share of {s['category']!r}"
     if s["effect_name"] == "missing_rate_change":
