@@ -184,3 +184,32 @@ def test_estimate_is_calibrated_on_the_reference(store):
     est = store.windows(1)[0]["performance"]["estimated"]
     assert est["method"] == "calibrated on reference"
     assert est["value"] == pytest.approx(0.7, abs=0.03)
+
+
+def test_scheduler_evaluates_without_being_asked(store):
+    import time
+
+    from tripwire.monitor.evaluation import Scheduler
+
+    class Collect:
+        def __init__(self):
+            self.events = []
+
+        def send(self, event):
+            self.events.append(event)
+
+    rng = np.random.default_rng(8)
+    store.create_model("m", task="classification", window_seconds=W)
+    store.set_reference("m", _reference(rng))
+    sink = Collect()
+    scheduler = Scheduler(store, every=0.2, notifiers=[sink])
+    scheduler.start()
+    try:
+        store.add_predictions("m", _stream(rng, 6, shift=lambda w: 1.0 if w >= 3 else 0.0))
+        deadline = time.monotonic() + 30
+        while not sink.events and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        scheduler.stop()
+    assert [(e["rule"], e["event"]) for e in sink.events] == [("input_drift", "opened")]
+    assert store.summary("m")["windows"] == 6 and scheduler.last_error is None
