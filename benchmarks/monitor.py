@@ -394,8 +394,10 @@ the 8-week train/reference period, weekly windows, a gradient-boosting model tra
 4 weeks). The Victorian columns (vicprice, vicdemand, transfer) are a constant fill until
 {el["change"]} UTC, when the real Victorian data starts. Before that, {el["false_before"]} of {el["windows_before"]} windows flagged
 any of them; the first window flagged is the one containing the change ({el["first_flag_window"]}),
-so the alarm is available {el["delay_hours_to_window_close"]:.0f} hours after the change (when that window closes) and the incident
-opens one window later ({el["delay_hours_to_incident"]:.0f} hours); {el["missed_after"]} of {el["windows_after"]} later windows missed it.
+so the alarm is available {el["delay_hours_to_window_close"]:.0f} hours after the change (when that window closes); with the default
+of two flagged windows in a row, an incident on these columns alone would open
+{el["delay_hours_to_incident"]:.0f} hours after it (here the input-drift incident was already open since June 1996 because
+of nswprice, and the Victorian columns join its evidence). {el["missed_after"]} of {el["windows_after"]} later windows missed them.
 Incidents over the whole stream: {", ".join(f"{k} {v}" for k, v in el["incidents"].items())} ({el["resolved"]} resolved). nswprice
 moves with the seasons and is flagged against the 4-week reference almost everywhere: that is
 real drift, and the reason to refresh the reference after retraining. Evaluation took {el["eval_s"]:.0f} s.

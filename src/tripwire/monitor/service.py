@@ -294,7 +294,7 @@ def _v1_router(
 
 def _records_of(body: bytes, kind: str) -> list[Any]:
     try:
-        payload = json.loads(body)
+        payload = _loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"malformed JSON body: {exc}") from None
     if not isinstance(payload, dict):
@@ -310,6 +310,12 @@ def _records_of(body: bytes, kind: str) -> list[Any]:
     if not isinstance(records, list):
         raise TripwireError(f"records: field required (a list of {kind} records)")
     return records
+
+
+try:  # orjson parses several times faster than the stdlib (and refuses NaN, as JSON does)
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover - exercised only without the extra
+    _loads = json.loads  # type: ignore[assignment]
 
 
 class BadRequest(TripwireError):

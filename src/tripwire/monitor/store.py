@@ -126,6 +126,16 @@ def _record_id(rec: Mapping[str, Any], where: str) -> str:
 
 # One encoder for every row: json.dumps with options builds a new encoder on each call.
 _encode = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
+try:  # orjson (in the service extra) encodes about 5x faster; the stdlib is the fallback
+    import orjson
+
+    _ORJSON_OPTS = orjson.OPT_NON_STR_KEYS
+
+    def _encode_fast(value: Any) -> str:
+        return orjson.dumps(value, option=_ORJSON_OPTS).decode()
+
+except ImportError:  # pragma: no cover - exercised only without the extra
+    _encode_fast = _encode  # type: ignore[assignment]
 
 
 def _check_scalar(value: Any, where: str) -> None:
@@ -143,7 +153,7 @@ def _check_probabilities(proba: Any, where: str) -> None:
 
 def _dumps(value: Any, where: str) -> str:
     try:
-        return _encode(value)
+        return _encode_fast(value)
     except (TypeError, ValueError) as exc:
         raise InputError(f"{where}: value is not JSON-serialisable ({exc})") from None
 
