@@ -1,0 +1,127 @@
+"""The failure zoo: the generator covers every mode and dataset, and the scorer discriminates.
+
+The zoo is generated once at a small size (600 rows per base table); the full-size run and the
+peer comparison live in benchmarks/ (``make bench-zoo``, ``make bench-peers``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from benchmarks.zoo import datasets, generate, score
+
+AUDIT_MODES = ("labels", "leakage", "metrics", "drift", "robustness")
+
+
+@pytest.fixture(scope="module")
+def zoo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("zoo")
+    generate.generate(out, seed=3, max_rows=600)
+    return out
+
+
+def truths(zoo: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(zoo.glob("*/truth.json"))]
+
+
+def test_every_mode_has_three_families_and_every_dataset_a_control(zoo: Path) -> None:
+    families: dict[str, set[str]] = defaultdict(set)
+    controls = set()
+    for t in truths(zoo):
+        for m in t["modes"]:
+            families[m].add(t["family"])
+        if t["control"]:
+            assert t["family"] == "control" and t["label_rows"] is None
+            controls.add(t["dataset"])
+    for mode in AUDIT_MODES:
+        assert len(families[mode]) >= 3, (mode, families[mode])
+    assert controls == set(datasets.DATASETS)
+    assert sum(t["control"] for t in truths(zoo)) >= 19
+
+
+def test_scenarios_are_runnable_and_planted_rows_are_real(zoo: Path) -> None:
+    for folder in sorted(p.parent for p in zoo.glob("*/truth.json")):
+        spec = json.loads((folder / "args.json").read_text())
+        truth = json.loads((folder / "truth.json").read_text())
+        assert spec["command"] in ("audit", "drift")
+        files = [a for a in spec["args"] if a.endswith((".csv", ".joblib"))]
+        assert files and all((folder / f).exists() for f in files), folder.name
+        first = pd.read_csv(folder / files[0])
+        target = spec["args"][spec["args"].index("--target") + 1]
+        assert target in first.columns
+        rows = truth["label_rows"]
+        if rows is not None:
+            assert rows and max(rows) < len(first) and len(set(rows)) == len(rows)
+            assert truth["modes"] == ["labels"]
+
+
+def test_label_noise_changes_exactly_the_planted_rows(tmp_path: Path) -> None:
+    generate.generate(tmp_path, seed=5, only=["labels-uniform-adult-10pct"], max_rows=600)
+    generate.generate(tmp_path / "again", seed=5, only=["labels-uniform"], max_rows=600)
+    folder = tmp_path / "labels-uniform-adult-10pct"
+    truth = json.loads((folder / "truth.json").read_text())
+    train = pd.read_csv(folder / "train.csv")
+    assert len(truth["label_rows"]) == int(len(train) * 0.10)
+    # seeded: a subset run writes the same scenario as a family run
+    again = tmp_path / "again" / "labels-uniform-adult-10pct"
+    assert (again / "train.csv").read_bytes() == (folder / "train.csv").read_bytes()
+    assert (again / "truth.json").read_text() == (folder / "truth.json").read_text()
+
+
+def test_scorer_catches_a_tool_that_flags_nothing(zoo: Path) -> None:
+    s = score.score(zoo, "silent")["summary"]
+    assert all(v["recall"] == 0.0 for v in s["recall"].values())
+    assert set(AUDIT_MODES) <= set(s["recall"])
+    assert s["label_rows"]["f1"] == 0.0 and s["label_rows"]["recall"] == 0.0
+    assert s["false_alarms"] == 0 and s["crashes"] == {}
+
+
+def test_scorer_catches_a_tool_that_flags_everything(zoo: Path) -> None:
+    s = score.score(zoo, "alarmist")["summary"]
+    assert all(v["recall"] == 1.0 for v in s["recall"].values())
+    assert s["controls_with_alarm"] == s["controls"] >= 19
+    assert s["false_alarms"] == 6 * s["controls"]
+    lr = s["label_rows"]
+    assert lr["recall"] == 1.0 and lr["precision"] < 0.2 and lr["f1"] < 0.35
+
+
+def test_scorer_counts_crashes_and_keeps_going(zoo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(folder: Path) -> dict:
+        raise score.ToolCrash("exit 2: boom")
+
+    monkeypatch.setitem(score.TOOLS, "broken", broken)
+    result = score.score(zoo, "broken", only=["control-drift-", "metrics-"])
+    s = result["summary"]
+    assert len(s["crashes"]) == s["scenarios"] > 5
+    assert s["recall"]["metrics"]["recall"] == 0.0
+    assert "crashes:" in score.format_summary(result)
+
+
+def test_label_row_scoring_is_exact() -> None:
+    truth = {"modes": ["labels"], "label_rows": [1, 2, 3, 4], "columns": ["y"]}
+    report = {
+        "findings": [
+            {
+                "mode": "labels",
+                "severity": "warning",
+                "rows": {"train": [2, 3, 9]},
+                "columns": ["y"],
+            },
+            {"mode": "data", "severity": "warning", "rows": {"train": [1]}, "columns": []},
+        ]
+    }
+    j = score.judge(truth, report)
+    assert j["hit"] == {"labels": True} and j["column_hit"]
+    assert j["label"] == {"tp": 2, "flagged": 3, "planted": 4}
+    assert score.prf(2, 3, 4) == {"precision": 0.667, "recall": 0.5, "f1": 0.571}
+
+
+def test_tripwire_runs_through_the_cli(zoo: Path) -> None:
+    rec = score.score_one(zoo / "drift-label-shift-bank_marketing", "tripwire")
+    assert rec["crash"] is None, rec["crash"]
+    assert (zoo / "drift-label-shift-bank_marketing" / "tripwire.json").exists()
+    assert isinstance(rec["hit"]["drift"], bool)
