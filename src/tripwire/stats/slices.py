@@ -1,0 +1,510 @@
+"""Weak-slice discovery: where does a model err far more than on average?
+
+A *slice* is a conjunction of up to three conditions on features (``age > 60 and region =
+north``). Numeric features are cut into quantile bins (plus a "missing" level), categorical
+features keep their most frequent levels. Every condition is one column of a sparse 0/1
+matrix ``B`` (rows x conditions), so the size and error of all slices of one level are
+obtained with one sparse matrix product, in the spirit of SliceLine (Sagadeeva and Boehm,
+SIGMOD 2021):
+
+* level 1: ``n = w @ B``, ``e = (w * err) @ B``;
+* level k+1: the members of each surviving level-k slice form a sparse column of ``S``;
+  ``S.T @ B`` gives the sizes of every extension by one more condition, and ``S.T @ (err * B)``
+  their errors.
+
+Pruning: a slice below ``min_support`` rows is dropped with all its descendants (they can
+only be smaller). A slice whose error sum ``e`` could not give any descendant with at least
+``min_support`` rows an error rate above ``min_error`` (``e / min_support <= min_error``) is
+not extended either: its descendants are provably unable to qualify (the error bound).
+
+Every evaluated slice gets a one-sided test of "the slice errs more than the rest" (a pooled
+two-proportion z-test for 0/1 errors, Welch's z for continuous losses); the
+p-values are adjusted by Benjamini-Hochberg over *all* lattice nodes that were enumerated,
+pruned ones counting as p = 1, so the FDR holds for the whole search.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import sparse, stats
+
+from tripwire.stats.multiple_testing import benjamini_hochberg
+
+
+# ---------------------------------------------------------------------------------------
+# Conditions
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Condition:
+    """One condition on one feature; ``text`` is how a person reads it."""
+
+    feature: str
+    text: str
+    op: str  # "<=", ">", "range", "==", "missing", "other"
+    low: float | None = None
+    high: float | None = None
+    value: Any = None
+
+
+def _fmt(x: float) -> str:
+    if abs(x) >= 1000 or x == int(x):
+        return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:g}"
+    return f"{x:.3g}"
+
+
+def _numeric_conditions(
+    name: str, values: np.ndarray, n_bins: int
+) -> tuple[list[Condition], np.ndarray]:
+    """Quantile bins of one numeric column: conditions and each row's bin code (-1: none)."""
+    codes = np.full(len(values), -1, dtype=np.int64)
+    finite = np.isfinite(values)
+    conds: list[Condition] = []
+    if finite.any():
+        qs = np.quantile(values[finite], np.linspace(0, 1, n_bins + 1)[1:-1])
+        edges = np.unique(qs)
+        # a bin is (edges[i-1], edges[i]]; the last is > edges[-1]
+        bins = np.searchsorted(edges, values[finite], side="left")
+        codes[finite] = bins
+        for i in range(len(edges) + 1):
+            if i == 0:
+                c = Condition(name, f"{name} <= {_fmt(edges[0])}", "<=", high=float(edges[0]))
+            elif i == len(edges):
+                c = Condition(name, f"{name} > {_fmt(edges[-1])}", ">", low=float(edges[-1]))
+            else:
+                lo, hi = float(edges[i - 1]), float(edges[i])
+                c = Condition(name, f"{_fmt(lo)} < {name} <= {_fmt(hi)}", "range", lo, hi)
+            conds.append(c)
+        if not edges.size:  # constant column
+            conds = [Condition(name, f"{name} = {_fmt(values[finite][0])}", "==")]
+            codes[finite] = 0
+    if (~finite).any():
+        codes[~finite] = len(conds)
+        conds.append(Condition(name, f"{name} is missing", "missing"))
+    return conds, codes
+
+
+def _categorical_conditions(
+    name: str, values: pd.Series, max_levels: int, min_count: int
+) -> tuple[list[Condition], np.ndarray]:
+    s = values.astype("object")
+    missing = s.isna().to_numpy()
+    counts = s[~missing].astype(str).value_counts()
+    keep = [lv for lv, c in counts.items() if c >= min_count][:max_levels]
+    lookup = {lv: i for i, lv in enumerate(keep)}
+    conds = [Condition(name, f"{name} = {lv}", "==", value=lv) for lv in keep]
+    codes = np.full(len(s), -1, dtype=np.int64)
+    strs = s.astype(str).to_numpy()
+    mapped = np.array([lookup.get(v, -1) for v in strs], dtype=np.int64)
+    codes[~missing] = mapped[~missing]
+    rest = (~missing) & (codes == -1)
+    if rest.sum() >= min_count:
+        codes[rest] = len(conds)
+        conds.append(Condition(name, f"{name} is another value", "other"))
+    if missing.sum() >= min_count:
+        codes[missing] = len(conds)
+        conds.append(Condition(name, f"{name} is missing", "missing"))
+    return conds, codes
+
+
+@dataclass
+class Encoding:
+    """The condition matrix of a table: ``matrix`` is rows x conditions (CSC, 0/1)."""
+
+    conditions: list[Condition]
+    feature_of: np.ndarray  # condition -> feature index
+    features: list[str]
+    matrix: sparse.csc_matrix
+
+
+def encode(
+    X: pd.DataFrame,
+    *,
+    numeric: Sequence[str] | None = None,
+    n_bins: int = 5,
+    max_levels: int = 15,
+    min_count: int = 1,
+) -> Encoding:
+    """Bin numeric columns by quantiles and keep frequent categorical levels.
+
+    ``numeric`` names the numeric columns (default: those with a numeric dtype, booleans
+    excepted). Each row belongs to exactly one condition per feature (or none when its
+    level is too rare).
+    """
+    if numeric is None:
+        numeric = [
+            c
+            for c in X.columns
+            if pd.api.types.is_numeric_dtype(X[c]) and not pd.api.types.is_bool_dtype(X[c])
+        ]
+    num = set(numeric)
+    conditions: list[Condition] = []
+    feature_of: list[int] = []
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    n = len(X)
+    for j, name in enumerate(X.columns):
+        col = X[name]
+        if name in num:
+            vals = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+            conds, codes = _numeric_conditions(str(name), vals, n_bins)
+            if len([c for c in conds if c.op != "missing"]) > 1 and col.nunique() <= n_bins:
+                # few distinct numbers: use the values themselves as levels
+                conds, codes = _categorical_conditions(str(name), col, max_levels, min_count)
+        else:
+            conds, codes = _categorical_conditions(str(name), col, max_levels, min_count)
+        if len(conds) < 2:
+            continue  # a single level cannot separate anything
+        ok = codes >= 0
+        rows.append(np.flatnonzero(ok))
+        cols.append(codes[ok] + len(conditions))
+        conditions.extend(conds)
+        feature_of.extend([j] * len(conds))
+    r = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    c = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+    mat = sparse.csc_matrix((np.ones(len(r), dtype=np.float64), (r, c)), shape=(n, len(conditions)))
+    return Encoding(
+        conditions, np.asarray(feature_of, dtype=np.int64), list(map(str, X.columns)), mat
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# The lattice search
+# ---------------------------------------------------------------------------------------
+@dataclass
+class Slice:
+    conditions: tuple[int, ...]  # condition indices, sorted
+    rule: str
+    columns: tuple[str, ...]
+    n: float
+    error: float  # mean error in the slice
+    error_rest: float  # mean error outside it
+    expected: float | None  # mean error the model expects in the slice (from its confidence)
+    lift: float  # error / overall error
+    excess: float  # extra errors attributable to the slice: (error - baseline) * n
+    p_value: float
+    z: float = 0.0
+    q_value: float = 1.0
+    interval: tuple[float, float] = (0.0, 1.0)  # of the slice's error
+    diff_interval: tuple[float, float] = (0.0, 0.0)  # of error - reference
+    stability: float | None = None
+    rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
+
+    def describe(self, metric: str = "error") -> str:
+        return (
+            f"{self.rule}: {metric} {self.error:.1%} vs {self.error_rest:.1%}, n = {self.n:,.0f}"
+            if metric == "error"
+            else f"{self.rule}: {metric} {self.error:.4g} vs {self.error_rest:.4g}, n = {self.n:,.0f}"
+        )
+
+
+@dataclass
+class SearchResult:
+    slices: list[Slice]  # significant weak slices, best first (non-redundant)
+    evaluated: int  # slices whose statistics were computed
+    enumerated: int  # lattice nodes considered (evaluated + pruned)
+    pruned_support: int
+    pruned_bound: int
+    overall_error: float
+    n: float
+    all_candidates: list[Slice] = field(default_factory=list, repr=False)
+
+
+def _level_stats(
+    S: sparse.csc_matrix, B: sparse.csc_matrix, Bw: sparse.csc_matrix, Be: sparse.csc_matrix
+) -> tuple[np.ndarray, np.ndarray]:
+    counts = (S.T @ Bw).toarray()
+    errs = (S.T @ Be).toarray()
+    return counts, errs
+
+
+def search(
+    enc: Encoding,
+    err: np.ndarray,
+    *,
+    expected: np.ndarray | None = None,
+    binary: bool = True,
+    weights: np.ndarray | None = None,
+    max_level: int = 3,
+    min_support: int | None = None,
+    min_lift: float = 1.25,
+    alpha: float = 0.05,
+    top_k: int = 10,
+    max_candidates: int = 5000,
+    keep_rows: bool = True,
+) -> SearchResult:
+    """Find slices where ``err`` (per-row loss; 0/1 when ``binary``) is much higher.
+
+    Parameters
+    ----------
+    expected
+        Per-row expected error under the model's own confidence (``1 - max proba``). When
+        given, each slice also reports the error the model expects in it, so a caller can
+        tell a region that is merely hard (the model knows it is unsure) from one where the
+        model is confidently wrong.
+    weights
+        Row weights (bootstrap counts); the default weights every row 1.
+    min_support
+        Smallest slice size (default ``max(30, 1 % of rows)``).
+    min_lift
+        A slice must err at least this many times the overall error to be reported.
+    """
+    err = np.asarray(err, dtype=float)
+    n_rows = len(err)
+    w = np.ones(n_rows) if weights is None else np.asarray(weights, dtype=float)
+    total = float(w.sum())
+    if min_support is None:
+        min_support = max(30, int(0.01 * total))
+    overall = float((w * err).sum() / total) if total else 0.0
+    B = enc.matrix
+    Bw = sparse.csc_matrix(B.multiply(w[:, None]))
+    Be = sparse.csc_matrix(B.multiply((w * err)[:, None]))
+    Bq = Bv = None
+    if expected is not None:
+        q = np.asarray(expected, dtype=float)
+        Bq = sparse.csc_matrix(B.multiply((w * q)[:, None]))
+    if not binary:
+        Bv = sparse.csc_matrix(B.multiply((w * err * err)[:, None]))
+    min_error = overall * min_lift
+    feat = enc.feature_of
+    m = B.shape[1]
+
+    cand_sets: list[tuple[int, ...]] = []
+    cand_n: list[float] = []
+    cand_e: list[float] = []
+    cand_q: list[float] = []
+    cand_v: list[float] = []
+    enumerated = pruned_support = pruned_bound = 0
+
+    # level 1
+    n1 = np.asarray(Bw.sum(axis=0)).ravel()
+    e1 = np.asarray(Be.sum(axis=0)).ravel()
+    q1 = np.asarray(Bq.sum(axis=0)).ravel() if Bq is not None else np.zeros(m)
+    v1 = np.asarray(Bv.sum(axis=0)).ravel() if Bv is not None else np.zeros(m)
+    enumerated += m
+    ok = n1 >= min_support
+    pruned_support += int((~ok).sum())
+    level: list[tuple[int, ...]] = []
+    for j in np.flatnonzero(ok):
+        cand_sets.append((int(j),))
+        cand_n.append(n1[j])
+        cand_e.append(e1[j])
+        cand_q.append(q1[j])
+        cand_v.append(v1[j])
+        if e1[j] / min_support > min_error:
+            level.append((int(j),))
+        else:
+            pruned_bound += 1
+
+    Bbin = sparse.csc_matrix(B, dtype=np.float64)
+    for _depth in range(2, max_level + 1):
+        if not level:
+            break
+        if len(level) > max_candidates:  # keep the most promising parents
+            level = sorted(level, key=lambda s: -cand_e[cand_sets.index(s)])[:max_candidates]
+        # members of each parent slice as sparse columns: product of its condition columns
+        P = np.asarray(level, dtype=np.int64)
+        S = Bbin[:, P[:, 0]]
+        for t in range(1, P.shape[1]):
+            S = S.multiply(Bbin[:, P[:, t]])
+        S = sparse.csc_matrix(S)
+        cnt = (S.T @ Bw).toarray()
+        ers = (S.T @ Be).toarray()
+        qs = (S.T @ Bq).toarray() if Bq is not None else None
+        vs = (S.T @ Bv).toarray() if Bv is not None else None
+        used = np.zeros((len(level), m), dtype=bool)
+        for i, s in enumerate(level):
+            used[i, np.isin(feat, feat[list(s)])] = True
+        seen: set[tuple[int, ...]] = set()
+        nxt: list[tuple[int, ...]] = []
+        # only extend with conditions of later features to enumerate each set once
+        valid = ~used & (feat[None, :] > np.array([feat[max(s)] for s in level])[:, None])
+        enumerated += int(valid.sum())
+        small = valid & (cnt < min_support)
+        pruned_support += int(small.sum())
+        good = valid & ~small
+        for i, j in zip(*np.nonzero(good)):
+            key = tuple(sorted((*level[i], int(j))))
+            if key in seen:
+                continue
+            seen.add(key)
+            cand_sets.append(key)
+            cand_n.append(cnt[i, j])
+            cand_e.append(ers[i, j])
+            cand_q.append(qs[i, j] if qs is not None else 0.0)
+            cand_v.append(vs[i, j] if vs is not None else 0.0)
+            if ers[i, j] / min_support > min_error:
+                nxt.append(key)
+            else:
+                pruned_bound += 1
+        level = nxt
+
+    ns = np.asarray(cand_n)
+    es = np.asarray(cand_e)
+    mean = es / np.maximum(ns, 1e-12)
+    rest_n = total - ns
+    rest = (overall * total - es) / np.maximum(rest_n, 1e-12)
+    exp_mean = None
+    if expected is not None:
+        exp_mean = np.asarray(cand_q) / np.maximum(ns, 1e-12)
+    if binary:
+        se = np.sqrt(
+            mean * (1 - mean) / np.maximum(ns, 1) + rest * (1 - rest) / np.maximum(rest_n, 1)
+        )
+        pooled = np.sqrt(
+            overall * (1 - overall) * (1 / np.maximum(ns, 1) + 1 / np.maximum(rest_n, 1))
+        )
+        z = (mean - rest) / np.maximum(pooled, 1e-12)
+        ref = rest
+    else:
+        sq = np.asarray(cand_v)
+        var_in = np.maximum(sq / np.maximum(ns, 1) - mean**2, 0)
+        tot_sq = float((w * err * err).sum())
+        var_out = np.maximum((tot_sq - sq) / np.maximum(rest_n, 1) - rest**2, 0)
+        se = np.sqrt(var_in / np.maximum(ns, 1) + var_out / np.maximum(rest_n, 1))
+        z = (mean - rest) / np.maximum(se, 1e-12)
+        ref = rest
+    p = stats.norm.sf(z)
+    # BH over every lattice node enumerated; pruned ones count as p = 1
+    padded = np.concatenate([p, np.ones(max(enumerated - len(p), 0))])
+    qv = benjamini_hochberg(padded)[: len(p)]
+    zc = stats.norm.ppf(1 - alpha / 2)
+    lift = mean / overall if overall > 0 else np.full(len(mean), np.inf)
+
+    def interval(k: int) -> tuple[float, float]:
+        if binary:
+            from tripwire.stats.performance import wilson
+
+            return wilson(int(round(es[k])), int(round(ns[k])), 1 - alpha)
+        s = float(np.sqrt(max(cand_v[k] / ns[k] - mean[k] ** 2, 0) / ns[k]))
+        return (float(mean[k] - zc * s), float(mean[k] + zc * s))
+
+    order = np.argsort(-z)
+    all_slices: list[Slice] = []
+    for k in order:
+        conds = cand_sets[k]
+        all_slices.append(
+            Slice(
+                conditions=conds,
+                rule=" and ".join(enc.conditions[c].text for c in conds),
+                columns=tuple(enc.conditions[c].feature for c in conds),
+                n=float(ns[k]),
+                error=float(mean[k]),
+                error_rest=float(rest[k]),
+                expected=float(exp_mean[k]) if exp_mean is not None else None,
+                lift=float(lift[k]),
+                excess=float((mean[k] - ref[k]) * ns[k]),
+                p_value=float(p[k]),
+                z=float(z[k]),
+                q_value=float(qv[k]),
+                interval=(0.0, 1.0),
+                diff_interval=(
+                    float(mean[k] - ref[k] - zc * se[k]),
+                    float(mean[k] - ref[k] + zc * se[k]),
+                ),
+            )
+        )
+    found = [s for s in all_slices if s.q_value <= alpha and s.lift >= min_lift]
+    chosen = _select(found, B, top_k) if keep_rows else []
+    lookup = {cs: i for i, cs in enumerate(cand_sets)}
+    for sl in chosen:
+        sl.interval = interval(lookup[sl.conditions])
+        sl.rows = np.flatnonzero(_members(B, sl.conditions))
+    return SearchResult(
+        slices=chosen,
+        evaluated=len(cand_sets),
+        enumerated=enumerated,
+        pruned_support=pruned_support,
+        pruned_bound=pruned_bound,
+        overall_error=overall,
+        n=total,
+        all_candidates=found,
+    )
+
+
+def _members(B: sparse.csc_matrix, conds: tuple[int, ...]) -> np.ndarray:
+    member = B[:, conds[0]].toarray().ravel() > 0
+    for c in conds[1:]:
+        member &= B[:, c].toarray().ravel() > 0
+    return member
+
+
+def _select(found: list[Slice], B: sparse.csc_matrix, top_k: int) -> list[Slice]:
+    """The most significant slices, each adding something of its own.
+
+    ``found`` is sorted by z. A slice is skipped when a simpler slice it refines is nearly
+    as significant (a condition must earn its place: z at least 5 % higher), when it refines
+    or generalises a slice already chosen, or when half its rows are in chosen slices.
+    """
+    by_set = {s.conditions: s for s in found}
+    chosen: list[Slice] = []
+    covered = np.zeros(B.shape[0], dtype=bool)
+    for s in found[: max(200, top_k)]:
+        conds = set(s.conditions)
+        simpler = [by_set[c] for c in by_set if len(c) < len(s.conditions) and set(c) < conds]
+        if any(o.z >= 0.95 * s.z for o in simpler):
+            continue
+        if any(conds <= set(c.conditions) or set(c.conditions) <= conds for c in chosen):
+            continue
+        member = _members(B, s.conditions)
+        if chosen and (member & covered).sum() > 0.5 * member.sum():
+            continue
+        chosen.append(s)
+        covered |= member
+        if len(chosen) >= top_k:
+            break
+    return chosen
+
+
+def stability(
+    enc: Encoding,
+    err: np.ndarray,
+    slices: Sequence[Slice],
+    *,
+    n_boot: int = 20,
+    random_state: int = 0,
+    **kwargs: Any,
+) -> list[float]:
+    """Share of bootstrap resamples (Poisson row weights) in which each slice is found again.
+
+    A slice counts as found again when the whole search on the resample reports it as a
+    significant weak slice (after multiple-testing control), not only when its own numbers
+    stay high.
+    """
+    if not slices:
+        return []
+    rng = np.random.default_rng(random_state)
+    hits = np.zeros(len(slices))
+    kwargs = {**kwargs, "keep_rows": False}
+    for _ in range(n_boot):
+        w = rng.poisson(1.0, size=len(err)).astype(float)
+        res = search(enc, err, weights=w, **kwargs)
+        found = {s.conditions for s in res.all_candidates}
+        hits += np.array([s.conditions in found for s in slices], dtype=float)
+    return list(hits / n_boot)
+
+
+def brute_force(
+    enc: Encoding, err: np.ndarray, *, max_level: int = 3, min_support: int = 30
+) -> dict[tuple[int, ...], tuple[float, float]]:
+    """Every slice of up to ``max_level`` conditions with its size and error sum, by direct
+    enumeration over row masks (the reference the lattice search is checked against)."""
+    from itertools import combinations
+
+    dense = enc.matrix.toarray() > 0
+    err = np.asarray(err, dtype=float)
+    out: dict[tuple[int, ...], tuple[float, float]] = {}
+    m = dense.shape[1]
+    for k in range(1, max_level + 1):
+        for combo in combinations(range(m), k):
+            if len(set(enc.feature_of[list(combo)])) < k:
+                continue
+            mask = dense[:, combo].all(axis=1)
+            cnt = float(mask.sum())
+            if cnt >= min_support:
+                out[combo] = (cnt, float(err[mask].sum()))
+    return out
