@@ -1,0 +1,277 @@
+"""Train/test duplicates (exact and near) and duplicates inside train.
+
+Exact duplicates are found by hashing the feature values of each row. Near duplicates are
+nearest neighbours closer than a threshold calibrated on train (see
+:mod:`tripwire.stats.neighbors`). Both are compared with the rate expected under an honest
+random split, measured inside train, with a one-sided binomial test, so that datasets with
+naturally repeated rows (few distinct values) do not raise false alarms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from tripwire.checks import check
+from tripwire.checks.leakage._common import MODE, near_columns, row_columns
+from tripwire.context import AuditContext
+from tripwire.findings import Finding
+from tripwire.stats.neighbors import NEAR_QUANTILE, encode_rows, hash_rows, near_threshold, nearest
+
+ALPHA = 1e-3
+MIN_EXCESS_SHARE = 0.005
+CRITICAL_SHARE = 0.05
+TRAIN_DUP_WARN_SHARE = 0.05
+MIN_INFLATION = 0.01
+
+
+def _excess(observed: int, n: int, expected_rate: float) -> tuple[float, float]:
+    """One-sided binomial p-value of ``observed`` of ``n`` against ``expected_rate``."""
+    rate = min(max(expected_rate, 1.0 / (10 * max(n, 1))), 1.0)
+    p = float(sps.binom.sf(observed - 1, n, rate)) if observed else 1.0
+    return p, observed / n - rate
+
+
+def _within_rate(hashes: np.ndarray) -> float:
+    """Share of rows whose value repeats elsewhere in the same table."""
+    return float(pd.Series(hashes).duplicated(keep=False).mean())
+
+
+@check("leakage.train_test_duplicates", mode=MODE, requires=("test",), order=20)
+def find_train_test_duplicates(ctx: AuditContext) -> Iterator[Finding]:
+    """Test rows whose features repeat a train row exactly."""
+    cols = row_columns(ctx)
+    if not cols:
+        return
+    h_train = hash_rows(ctx.train[cols])
+    h_test = hash_rows(ctx.test[cols])  # type: ignore[index]
+    in_train = np.isin(h_test, h_train)
+    n_dup, n_test = int(in_train.sum()), len(h_test)
+    if n_dup == 0:
+        return
+    share = n_dup / n_test
+    expected = _within_rate(h_train)
+    p, excess = _excess(n_dup, n_test, expected)
+    first = pd.Series(np.arange(len(h_train)), index=h_train)
+    first = first[~first.index.duplicated()]
+    partner = first.reindex(h_test[in_train]).to_numpy()
+    test_rows = ctx.test.index[in_train].tolist()  # type: ignore[union-attr]
+    train_rows = sorted(set(ctx.train.index[np.isin(h_train, h_test[in_train])].tolist()))
+    pairs = [[int(ctx.train.index[a]), int(b)] for a, b in zip(partner[:10], test_rows[:10])]
+    agree = None
+    if ctx.target:
+        y_tr = ctx.train[ctx.target].to_numpy()[partner]
+        y_te = ctx.test[ctx.target].to_numpy()[in_train]  # type: ignore[index]
+        agree = float(np.mean(y_tr == y_te))
+    leak = p < ALPHA and excess >= MIN_EXCESS_SHARE
+    severity = ("critical" if share >= CRITICAL_SHARE else "warning") if leak else "info"
+    yield Finding(
+        check="leakage.train_test_duplicates",
+        mode=MODE,
+        severity=severity,
+        title=f"{n_dup:,} test row(s) ({share:.1%}) repeat a train row exactly",
+        detail=(
+            f"{n_dup:,} of {n_test:,} test rows have the same feature values as a train row; "
+            f"an honest split of this data would give about {expected:.2%} (the share of train rows "
+            f"repeated inside train), binomial p = {p:.2g}."
+            + (
+                f" Their labels agree with the train copy in {agree:.1%} of pairs."
+                if agree is not None
+                else ""
+            )
+            + (
+                " The model is tested partly on rows it has seen."
+                if leak
+                else " This is what chance gives."
+            )
+        ),
+        columns=cols,
+        rows={"train": train_rows, "test": test_rows},
+        evidence={
+            "duplicates": n_dup,
+            "share": share,
+            "expected_share": expected,
+            "p_value": p,
+            "label_agreement": agree,
+            "pairs_train_test": pairs,
+        },
+        action=(
+            "Deduplicate before splitting, or split by group so that copies stay on one side; "
+            "re-evaluate on test rows that are not in train."
+            if leak
+            else "Nothing to do; repeated values are expected at this rate."
+        ),
+    )
+
+
+@check("leakage.near_duplicates", mode=MODE, requires=("test",), order=25)
+def find_near_duplicates(ctx: AuditContext) -> Iterator[Finding]:
+    """Test rows closer to a train row than rows of train are to each other."""
+    numeric, categorical = near_columns(ctx)
+    if not numeric:
+        return  # without numeric columns a near duplicate is an exact one
+    train, test = ctx.train, ctx.test
+    assert test is not None
+    cols = numeric + categorical
+    h_train, h_test = hash_rows(train[cols]), hash_rows(test[cols])
+    # exact copies are reported by the exact check; here only distinct-but-close rows count
+    fresh_test = ~np.isin(h_test, h_train)
+    uniq_train = ~pd.Series(h_train).duplicated().to_numpy()
+    tr = train[uniq_train]
+    te = test[fresh_test]
+    if len(tr) < 20 or len(te) == 0:
+        return
+    ctx.progress("near-duplicate search")
+    a, b = encode_rows(tr, [te], numeric, categorical)
+    within = nearest(a, a, exclude_self=True)
+    tau = near_threshold(within.distance)
+    if tau <= 0:
+        return
+    expected = float(np.mean((within.distance <= tau) & (within.distance > 0)))
+    cross = nearest(a, b)
+    near = (cross.distance <= tau) & (cross.distance > 0)
+    n_near, n = int(near.sum()), len(te)
+    if n_near == 0:
+        return
+    p, excess = _excess(n_near, n, expected)
+    share = n_near / n
+    leak = p < ALPHA and excess >= MIN_EXCESS_SHARE
+    test_rows = te.index[near].tolist()
+    partner = tr.index[cross.index[near]]
+    order = np.argsort(cross.distance[near])[:10]
+    pairs = [
+        {
+            "train": int(partner[i]),
+            "test": int(test_rows[i]),
+            "distance": float(cross.distance[near][i]),
+        }
+        for i in order
+    ]
+    severity = ("critical" if share >= CRITICAL_SHARE else "warning") if leak else "info"
+    yield Finding(
+        check="leakage.near_duplicates",
+        mode=MODE,
+        severity=severity,
+        title=f"{n_near:,} test row(s) ({share:.1%}) are near-copies of train rows",
+        detail=(
+            f"{n_near:,} of {n:,} test rows (exact copies excluded) lie within {tau:.3g} of a train "
+            f"row on the robust scale, a distance that only {expected:.2%} of train rows reach "
+            f"to their own nearest neighbour (threshold = the {NEAR_QUANTILE:.0%} quantile of "
+            f"neighbour distances in train); binomial p = {p:.2g}."
+        ),
+        columns=cols,
+        rows={"train": sorted(set(int(i) for i in partner)), "test": test_rows},
+        evidence={
+            "near_duplicates": n_near,
+            "share": share,
+            "expected_share": expected,
+            "threshold": tau,
+            "median_neighbour_distance": float(np.median(within.distance[within.distance > 0])),
+            "p_value": p,
+            "closest_pairs": pairs,
+        },
+        action=(
+            "Look at the closest pairs: rounded, re-sampled or augmented copies of one record "
+            "should be split together (--group) or removed from test."
+            if leak
+            else "Nothing to do; this many close pairs are expected."
+        ),
+    )
+
+
+def cv_inflation(ctx: AuditContext, groups: np.ndarray, max_rows: int = 10_000) -> dict[str, float]:
+    """Score of 5-fold CV minus 5-fold CV that keeps duplicate groups together (baseline
+    model), paired per row, with a normal 95% interval."""
+    from sklearn.model_selection import GroupKFold, KFold, cross_val_predict
+
+    from tripwire.models import make_baseline
+
+    assert ctx.target is not None and ctx.task is not None
+    df = ctx.train
+    take = np.arange(len(df))
+    if len(df) > max_rows:
+        take = np.sort(ctx.rng(11).choice(len(df), max_rows, replace=False))
+    X = df[ctx.features].iloc[take]
+    g = groups[take]
+    if ctx.is_classification:
+        y = df[ctx.target].astype(str).to_numpy()[take]
+    else:
+        y = df[ctx.target].to_numpy(dtype=float)[take]
+    kinds = {c: ctx.kinds[c] for c in ctx.features}
+    per_row = []
+    for cv in (KFold(5, shuffle=True, random_state=ctx.random_state), GroupKFold(5)):
+        model = make_baseline(ctx.task, kinds, ctx.random_state, fast=True)
+        pred = cross_val_predict(
+            model, X, y, cv=cv, groups=g if isinstance(cv, GroupKFold) else None
+        )
+        per_row.append((pred == y).astype(float) if ctx.is_classification else -np.abs(pred - y))
+    d = per_row[0] - per_row[1]
+    scale = 1.0 if ctx.is_classification else float(np.mean(np.abs(y - np.median(y)))) or 1.0
+    mean, se = float(d.mean()) / scale, float(d.std(ddof=1) / np.sqrt(len(d))) / scale
+    return {
+        "random_cv": float(per_row[0].mean()),
+        "grouped_cv": float(per_row[1].mean()),
+        "inflation": mean,
+        "ci_low": mean - 1.96 * se,
+        "ci_high": mean + 1.96 * se,
+        "rows": float(len(d)),
+    }
+
+
+@check("leakage.train_duplicates", mode=MODE, order=60)
+def find_train_duplicates(ctx: AuditContext) -> Iterator[Finding]:
+    """Duplicated feature rows inside train, and how much they inflate cross-validation."""
+    cols = row_columns(ctx)
+    if not cols:
+        return
+    h = pd.Series(hash_rows(ctx.train[cols]))
+    in_group = h.duplicated(keep=False).to_numpy()
+    n_rows = int(in_group.sum())
+    share = n_rows / len(h)
+    if share < TRAIN_DUP_WARN_SHARE:
+        return
+    groups = int(h[in_group].nunique())
+    cv = None
+    if ctx.target and ctx.task and len(h) >= 100:
+        ctx.progress("cross-validation with and without duplicate groups")
+        cv = cv_inflation(ctx, pd.factorize(h)[0])
+    inflated = cv is not None and cv["ci_low"] > 0 and cv["inflation"] >= MIN_INFLATION
+    metric = "accuracy" if ctx.is_classification else "MAE (relative to the target's spread)"
+    detail = (
+        f"{n_rows:,} train rows ({share:.1%}) fall in {groups:,} groups of identical features. "
+        "In random K-fold cross-validation most copies are validated against a twin seen in "
+        "training."
+    )
+    if cv is not None:
+        detail += (
+            f" Measured with the baseline model: random 5-fold {metric} "
+            f"{cv['random_cv']:.4g} vs {cv['grouped_cv']:.4g} when copies stay in one fold; "
+            f"inflation {cv['inflation']:.3g} (95% interval {cv['ci_low']:.3g} to {cv['ci_high']:.3g})."
+        )
+    yield Finding(
+        check="leakage.train_duplicates",
+        mode=MODE,
+        severity="warning" if inflated else "info",
+        title=(
+            f"Duplicates in train ({share:.1%} of rows) inflate CV {metric.split(' ')[0]} by {cv['inflation']:.3g}"
+            if inflated and cv is not None
+            else f"{share:.1%} of train rows have an exact copy in train"
+        ),
+        detail=detail,
+        columns=cols,
+        rows={"train": ctx.train.index[in_group].tolist()},
+        evidence={
+            "rows_with_copy": n_rows,
+            "share": share,
+            "groups": groups,
+            "cross_validation": cv,
+        },
+        action=(
+            "Deduplicate, or cross-validate with GroupKFold on the duplicate groups."
+            if inflated
+            else "No measurable effect on cross-validation; deduplicate if copies are not real repeats."
+        ),
+    )

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from tests import realdata
+from tests.leakage.helpers import alarms, by_check, leakage
+
+
+def test_exact_copies_of_train_in_test_are_found_with_pairs() -> None:
+    df = realdata.adult().sample(4000, random_state=1)
+    tr, te = train_test_split(df, test_size=0.3, random_state=0)
+    copies = tr.sample(120, random_state=2)
+    te = pd.concat([te, copies], ignore_index=True)
+    tr = tr.reset_index(drop=True)
+    found = by_check(
+        leakage(tr, te, "income", checks="leakage.train_test"), "leakage.train_test_duplicates"
+    )
+    assert len(found) == 1 and found[0].severity == "critical"
+    f = found[0]
+    assert f.evidence["duplicates"] >= 120 and f.evidence["p_value"] < 1e-6
+    planted = set(range(len(te) - 120, len(te)))
+    assert planted <= set(f.rows["test"])
+    a, b = f.evidence["pairs_train_test"][0]
+    cols = [c for c in tr.columns if c != "income"]
+    assert tr.loc[a, cols].astype(str).tolist() == te.loc[b, cols].astype(str).tolist()
+
+
+def test_near_copies_are_found_with_a_calibrated_threshold() -> None:
+    df = realdata.california().sample(5000, random_state=0)
+    tr, te = train_test_split(df, test_size=0.3, random_state=0)
+    tr, te = tr.reset_index(drop=True), te.reset_index(drop=True)
+    rng = np.random.default_rng(0)
+    near = tr.sample(150, random_state=3).copy()
+    num = near.select_dtypes("number").columns.drop("median_house_value")
+    iqr = (tr[num].quantile(0.75) - tr[num].quantile(0.25)).to_numpy()
+    near[num] = near[num] + rng.normal(0, 1e-3, size=(len(near), len(num))) * iqr
+    te2 = pd.concat([te, near], ignore_index=True)
+    found = by_check(
+        leakage(tr, te2, "median_house_value", checks="leakage.near"), "leakage.near_duplicates"
+    )
+    assert found and found[0].severity in ("warning", "critical")
+    ev = found[0].evidence
+    assert ev["threshold"] > 0 and ev["expected_share"] <= 0.02
+    assert len(set(range(len(te), len(te2))) & set(found[0].rows["test"])) >= 140
+    pair = ev["closest_pairs"][0]
+    assert pair["distance"] <= ev["threshold"]
+    # the same split without the copies is quiet
+    assert not alarms(leakage(tr, te, "median_house_value", checks="leakage.near"))
+
+
+def test_duplicates_inside_train_that_inflate_cv_are_measured() -> None:
+    df = realdata.german_credit()
+    tr, te = train_test_split(df, test_size=0.3, random_state=0)
+    tr = pd.concat(
+        [tr, tr.sample(500, random_state=1), tr.sample(300, random_state=2)], ignore_index=True
+    )
+    found = by_check(
+        leakage(tr, te, "class", checks="leakage.train_duplicates"), "leakage.train_duplicates"
+    )
+    assert found and found[0].severity == "warning"
+    cv = found[0].evidence["cross_validation"]
+    assert cv["random_cv"] > cv["grouped_cv"] and cv["ci_low"] > 0
+
+
+def test_clean_random_splits_raise_no_duplicate_alarm() -> None:
+    df = realdata.adult().sample(5000, random_state=4)
+    for seed in range(3):
+        tr, te = train_test_split(df, test_size=0.3, random_state=seed)
+        found = leakage(tr, te, "income", checks="leakage.train_test")
+        found += leakage(tr, te, "income", checks="leakage.near")
+        assert not alarms(found), [f.title for f in found]
