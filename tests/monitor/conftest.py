@@ -82,7 +82,7 @@ def _drop_created() -> Iterator[None]:
     admin.close()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty store on each backend."""
     if request.param == "sqlite":

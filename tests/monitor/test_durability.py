@@ -13,7 +13,7 @@ from tests.monitor.conftest import Server, _fresh_pg
 from tripwire.monitor.store import Store
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'tw.db'}"

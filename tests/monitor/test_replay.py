@@ -61,6 +61,7 @@ def test_drift_alerts_where_the_victorian_data_starts(replay):
     assert len(windows) >= (ROWS - REFERENCE_ROWS) // 336
 
 
+@pytest.mark.browser
 def test_dashboard_shows_models_charts_and_incidents(replay, tmp_path):
     server, token, c, _ = replay
     dom = dump_dom(f"{server.url}/#token={token}")

@@ -45,7 +45,9 @@ def receiver():
     r.httpd.shutdown()
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
 def served(request, tmp_path_factory, receiver):
     tmp = tmp_path_factory.mktemp("serve")
     if request.param == "sqlite":
