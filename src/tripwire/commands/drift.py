@@ -20,8 +20,12 @@ def _pairs(items: tuple[str, ...], flag: str, example: str) -> dict[str, str]:
 
 
 @click.command("drift")
-@click.option("--reference", required=True, help="Reference data (CSV or Parquet).")
-@click.option("--current", required=True, help="Current data with the same columns.")
+@click.option(
+    "--reference", required=True, help="Reference data (CSV or Parquet) or a saved profile."
+)
+@click.option(
+    "--current", required=True, help="Current data with the same columns, or a saved profile."
+)
 @click.option("--target", default=None, help="Label column (may be absent from current).")
 @click.option(
     "--model",
@@ -104,6 +108,20 @@ def drift_command(**kw: Any) -> None:
         options["multivariate"] = False
     if kw["embedding_columns"]:
         options["embedding_columns"] = _split(kw["embedding_columns"])
+    from tripwire.scale.profile import is_profile_file
+
+    if is_profile_file(kw["reference"]) or is_profile_file(kw["current"]):
+        # Saved profiles (tripwire profile): compare sketches, no raw data needed.
+        from tripwire.scale.drift import profile_drift
+
+        report = profile_drift(
+            kw["reference"], kw["current"], alpha=kw["alpha"], min_effect=min_effect
+        )
+        written = _write_outputs(
+            report, kw["json_out"], kw["html_out"], kw["junit_out"], kw["fail_on"]
+        )
+        _finish(report, written, kw["quiet"], kw["fail_on"], kw["json_out"] == "-")
+        return
     with ProgressPrinter(kw["quiet"] or kw["json_out"] == "-") as progress:
         report = drift(
             kw["reference"],
