@@ -100,6 +100,12 @@ def audit(
         task=task,
         names={s: _side_name(s, v) for s, v in (("train", train), ("test", test))},
     )
+    label_columns = set((options or {}).get("label_columns") or ())
+    if label_columns:  # other annotators' labels are not features (they would leak the target)
+        import dataclasses
+
+        kept = tuple(c for c in schema.features if c not in label_columns)
+        schema = dataclasses.replace(schema, features=kept)
     if isinstance(model, (str,)) or hasattr(model, "__fspath__"):
         from tripwire.loading import load_model
 

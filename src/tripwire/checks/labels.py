@@ -1,0 +1,243 @@
+"""Failure mode 1: bad or noisy labels.
+
+Confident learning on out-of-fold probabilities (train) and on the fitted model's
+probabilities (test, reported separately), conflicting labels on duplicate inputs, regression
+label outliers on a robust scale, and several annotators (agreement, Dawid-Skene consensus).
+
+Severity is calibrated against the model's own confidence: confident learning always reports
+some noise where classes overlap, so a warning needs the *noise floor* (the disagreement rate
+among the rows the model is most sure of, a Wilson lower bound) to be material as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from tripwire.checks import check
+from tripwire.context import AuditContext
+from tripwire.findings import Finding
+from tripwire.stats.confident_learning import LabelIssues, find_label_issues
+
+TOP_K = 20
+FLOOR = 0.03  # a noise floor below 3 % is not worth a warning
+
+
+def _codes(y: pd.Series, classes: tuple[Any, ...]) -> np.ndarray:
+    lookup = {str(c): i for i, c in enumerate(classes)}
+    return y.astype(str).map(lookup).fillna(-1).to_numpy(dtype=np.int64)
+
+
+def _wilson_low(k: float, n: float, z: float = 1.96) -> float:
+    if n <= 0:
+        return 0.0
+    p = k / n
+    den = 1 + z * z / n
+    centre = p + z * z / (2 * n)
+    return float(max(0.0, (centre - z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))) / den))
+
+
+def noise_floor(labels: np.ndarray, proba: np.ndarray, share: float = 0.1) -> dict[str, float]:
+    """Disagreement among the rows the model is most confident about (anchor rows).
+
+    Where the model is sure, clean labels agree with it; label noise that does not depend on
+    the inputs shows up there at its full rate. Returns the rate and its Wilson lower bound.
+    """
+    conf = proba.max(axis=1)
+    m = max(30, int(share * len(conf)))
+    top = np.argsort(-conf, kind="stable")[: min(m, len(conf))]
+    k = float((proba[top].argmax(axis=1) != labels[top]).sum())
+    return {"rate": k / len(top), "low": _wilson_low(k, len(top)), "rows": float(len(top))}
+
+
+def _top_rows(res: LabelIssues, labels: np.ndarray, classes: tuple[Any, ...]) -> list[dict]:
+    return [
+        {
+            "row": int(r),
+            "given": classes[labels[r]],
+            "suggested": classes[res.suggested[r]],
+            "quality": round(float(res.quality[r]), 4),
+        }
+        for r in res.ranked[:TOP_K]
+    ]
+
+
+def _issues_finding(
+    ctx: AuditContext, side: str, labels: np.ndarray, proba: np.ndarray, classes: tuple
+) -> Finding:
+    res = find_label_issues(labels, proba, random_state=ctx.random_state)
+    floor = noise_floor(labels, proba)
+    n = len(labels)
+    low, high = res.noise_interval
+    material = low >= FLOOR and floor["low"] >= FLOOR and len(res.ranked) >= 5
+    severity = "warning" if material else "info"
+    index = ctx.frame(side).index.to_numpy()
+    what = "training" if side == "train" else "test"
+    title = (
+        f"About {res.noise_rate:.0%} of {what} labels look wrong ({len(res.ranked):,} rows flagged)"
+        if material
+        else f"No material label noise in {what} data (confident-learning estimate "
+        f"{res.noise_rate:.1%}, explained by class overlap)"
+    )
+    return Finding(
+        check=f"labels.issues{'' if side == 'train' else '_test'}",
+        mode="labels",
+        severity=severity,
+        title=title,
+        detail=(
+            f"Confident learning on {n:,} rows estimates a noise rate of {res.noise_rate:.1%} "
+            f"(95% interval {low:.1%} to {high:.1%}). Among the {int(floor['rows']):,} rows the "
+            f"model is most sure of, {floor['rate']:.1%} of labels disagree with it (lower bound "
+            f"{floor['low']:.1%}); clean labels agree there, so this floor separates noise from "
+            "class overlap."
+        ),
+        columns=[ctx.target or ""],
+        rows={side: [int(index[r]) for r in res.ranked]} if material else {},
+        evidence={
+            "noise_rate": {"estimate": res.noise_rate, "low": low, "high": high, "level": 0.95},
+            "noise_floor": floor,
+            "flagged": int(len(res.ranked)),
+            "rows": n,
+            "classes": list(classes),
+            "thresholds": res.thresholds.round(4).tolist(),
+            "noise_matrix": res.noise_matrix.round(4).tolist(),
+            "confident_joint": res.confident_joint.astype(int).tolist(),
+            "top_rows": _top_rows(res, labels, classes),
+        },
+        action=(
+            "Review the flagged rows worst first (evidence.top_rows); relabel or drop those "
+            "confirmed wrong, then retrain."
+            if material
+            else ""
+        ),
+    )
+
+
+@check("labels.issues", mode="labels", requires=("target", "classification", "features"), order=70)
+def label_issues(ctx: AuditContext) -> Iterator[Finding]:
+    """Label errors in train by confident learning on out-of-fold probabilities."""
+    oof = ctx.oof()
+    if oof.proba is None:
+        return
+    labels = _codes(ctx.y("train"), oof.classes)
+    if (labels < 0).any():
+        return
+    yield _issues_finding(ctx, "train", labels, oof.proba, oof.classes)
+
+
+@check(
+    "labels.issues_test",
+    mode="labels",
+    requires=("test", "target", "classification", "features"),
+    order=71,
+)
+def test_label_issues(ctx: AuditContext) -> Iterator[Finding]:
+    """Label errors in test; the headline metric with and without the suspect rows."""
+    pred = ctx.test_predictions()
+    if pred.proba is None or ctx.target not in ctx.test.columns:  # type: ignore[union-attr]
+        return
+    labels = _codes(ctx.y("test"), pred.classes)
+    keep = labels >= 0
+    if keep.sum() < 30:
+        return
+    f = _issues_finding(ctx, "test", labels[keep], pred.proba[keep], pred.classes)
+    suspect = np.zeros(len(labels), dtype=bool)
+    res_rows = set(f.rows.get("test", []))
+    index = ctx.test.index.to_numpy()  # type: ignore[union-attr]
+    suspect[[i for i, r in enumerate(index) if int(r) in res_rows]] = True
+    correct = pred.proba.argmax(axis=1) == labels
+    acc_all = float(correct[keep].mean())
+    clean = keep & ~suspect
+    acc_clean = float(correct[clean].mean()) if clean.any() else acc_all
+    ev = dict(f.evidence)
+    ev["accuracy"] = {"all_rows": acc_all, "without_suspect_rows": acc_clean}
+    detail = (
+        f.detail + f" Accuracy on test: {acc_all:.3f} on all rows, {acc_clean:.3f} without the "
+        f"{int(suspect.sum())} suspect rows; report both, never only the second."
+    )
+    yield Finding(f.check, f.mode, f.severity, f.title, detail, f.columns, f.rows, ev, f.action)
+
+
+@check("labels.conflicts", mode="labels", requires=("target", "features"), order=20)
+def conflicting_labels(ctx: AuditContext) -> Iterator[Finding]:
+    """Identical inputs that carry different labels."""
+    if not ctx.is_classification:
+        return
+    X = ctx.X("train")
+    keys = pd.util.hash_pandas_object(X.astype(str), index=False).to_numpy()
+    y = ctx.y("train").astype(str).to_numpy()
+    df = pd.DataFrame({"k": keys, "y": y})
+    n_labels = df.groupby("k")["y"].nunique()
+    bad = n_labels[n_labels > 1].index
+    if len(bad) == 0:
+        return
+    rows = np.flatnonzero(np.isin(keys, bad))
+    index = ctx.train.index.to_numpy()
+    groups = (
+        pd.DataFrame({"k": keys[rows], "row": index[rows], "y": y[rows]})
+        .groupby("k")
+        .agg(rows=("row", list), labels=("y", list))
+    )
+    share = len(rows) / len(y)
+    yield Finding(
+        check="labels.conflicts",
+        mode="labels",
+        severity="warning" if share >= 0.005 else "info",
+        title=f"{len(bad):,} groups of identical inputs carry different labels "
+        f"({len(rows):,} rows)",
+        detail=(
+            f"{len(rows):,} training rows ({share:.1%}) share all feature values with another "
+            "row but not its label. Either the labels are inconsistent or the features miss "
+            "what decides the label."
+        ),
+        columns=[ctx.target or ""],
+        rows={"train": [int(index[r]) for r in rows]},
+        evidence={"groups": int(len(bad)), "examples": groups.head(TOP_K).to_dict("records")},
+        action="Check these groups with the annotators; keep one agreed label per group.",
+    )
+
+
+@check("labels.outliers", mode="labels", requires=("target", "regression", "features"), order=70)
+def regression_outliers(ctx: AuditContext) -> Iterator[Finding]:
+    """Regression targets far from the out-of-fold prediction on a robust scale."""
+    oof = ctx.oof()
+    y = ctx.y("train").to_numpy(dtype=float)
+    resid = y - np.asarray(oof.label, dtype=float)
+    centre = float(np.median(resid))
+    scale = float(stats.median_abs_deviation(resid, scale="normal")) or float(np.std(resid))
+    if not scale:
+        return
+    z = (resid - centre) / scale
+    n = len(z)
+    cut = max(5.0, float(stats.norm.isf(0.01 / (2 * n))))
+    flagged = np.flatnonzero(np.abs(z) > cut)
+    order = flagged[np.argsort(-np.abs(z[flagged]))]
+    share = len(order) / n
+    index = ctx.train.index.to_numpy()
+    yield Finding(
+        check="labels.outliers",
+        mode="labels",
+        severity="warning" if share >= 0.01 else "info",
+        title=f"{len(order):,} regression targets are far from what the inputs predict",
+        detail=(
+            f"Out-of-fold residuals have a robust scale (MAD) of {scale:.4g}; {len(order):,} rows "
+            f"({share:.2%}) lie beyond {cut:.1f} robust standard deviations."
+        ),
+        columns=[ctx.target or ""],
+        rows={"train": [int(index[r]) for r in order]},
+        evidence={
+            "scale": scale,
+            "cutoff_z": cut,
+            "top_rows": [
+                {"row": int(index[r]), "target": float(y[r]), "z": round(float(z[r]), 2)}
+                for r in order[:TOP_K]
+            ],
+        },
+        action="Check the top rows for unit, typing or capping errors before training."
+        if len(order)
+        else "",
+    )
