@@ -5,6 +5,6 @@ Where does the model fail (weak slices, rows outside the training support), how 
 test-set reuse)?
 """
 
-from tripwire.checks.robustness import slices
+from tripwire.checks.robustness import coverage, optimism, perturb, reuse, shortcuts, slices
 
-__all__ = ["slices"]
+__all__ = ["coverage", "optimism", "perturb", "reuse", "shortcuts", "slices"]
