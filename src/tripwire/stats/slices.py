@@ -273,75 +273,80 @@ def search(
     feat = enc.feature_of
     m = B.shape[1]
 
-    cand_sets: list[tuple[int, ...]] = []
-    cand_n: list[float] = []
-    cand_e: list[float] = []
-    cand_q: list[float] = []
-    cand_v: list[float] = []
+    # candidates of each level: condition sets (rows of an int array) and their sums
+    sets_l: list[np.ndarray] = []
+    n_l: list[np.ndarray] = []
+    e_l: list[np.ndarray] = []
+    q_l: list[np.ndarray] = []
+    v_l: list[np.ndarray] = []
     enumerated = pruned_support = pruned_bound = 0
 
+    def colsum(M: sparse.csc_matrix | None) -> np.ndarray:
+        return np.asarray(M.sum(axis=0)).ravel() if M is not None else np.zeros(m)
+
     # level 1
-    n1 = np.asarray(Bw.sum(axis=0)).ravel()
-    e1 = np.asarray(Be.sum(axis=0)).ravel()
-    q1 = np.asarray(Bq.sum(axis=0)).ravel() if Bq is not None else np.zeros(m)
-    v1 = np.asarray(Bv.sum(axis=0)).ravel() if Bv is not None else np.zeros(m)
+    n1, e1, q1, v1 = colsum(Bw), colsum(Be), colsum(Bq), colsum(Bv)
     enumerated += m
     ok = n1 >= min_support
     pruned_support += int((~ok).sum())
-    level: list[tuple[int, ...]] = []
-    for j in np.flatnonzero(ok):
-        cand_sets.append((int(j),))
-        cand_n.append(n1[j])
-        cand_e.append(e1[j])
-        cand_q.append(q1[j])
-        cand_v.append(v1[j])
-        if e1[j] / min_support > min_error:
-            level.append((int(j),))
-        else:
-            pruned_bound += 1
+    idx = np.flatnonzero(ok)
+    sets_l.append(idx[:, None])
+    n_l.append(n1[idx])
+    e_l.append(e1[idx])
+    q_l.append(q1[idx])
+    v_l.append(v1[idx])
+    extend = e1[idx] / min_support > min_error
+    pruned_bound += int((~extend).sum())
+    level = idx[extend][:, None]
+    level_e = e1[idx][extend]
 
-    Bbin = sparse.csc_matrix(B, dtype=np.float64)
+    # each row's condition per feature (-1: none), and the weighted vectors summed per slice
+    F = len(enc.features)
+    codes = np.full((n_rows, F), -1, dtype=np.int64)
+    coo = B.tocoo()
+    codes[coo.row, feat[coo.col]] = coo.col
+    vectors = [
+        w,
+        w * err,
+        w * np.asarray(expected, dtype=float) if expected is not None else None,
+        w * err * err if not binary else None,
+    ]
     for _depth in range(2, max_level + 1):
-        if not level:
+        if not len(level):
             break
-        if len(level) > max_candidates:  # keep the most promising parents
-            level = sorted(level, key=lambda s: -cand_e[cand_sets.index(s)])[:max_candidates]
-        # members of each parent slice as sparse columns: product of its condition columns
-        P = np.asarray(level, dtype=np.int64)
-        S = Bbin[:, P[:, 0]]
-        for t in range(1, P.shape[1]):
-            S = S.multiply(Bbin[:, P[:, t]])
-        S = sparse.csc_matrix(S)
-        cnt = (S.T @ Bw).toarray()
-        ers = (S.T @ Be).toarray()
-        qs = (S.T @ Bq).toarray() if Bq is not None else None
-        vs = (S.T @ Bv).toarray() if Bv is not None else None
-        used = np.zeros((len(level), m), dtype=bool)
-        for i, s in enumerate(level):
-            used[i, np.isin(feat, feat[list(s)])] = True
-        seen: set[tuple[int, ...]] = set()
-        nxt: list[tuple[int, ...]] = []
-        # only extend with conditions of later features to enumerate each set once
-        valid = ~used & (feat[None, :] > np.array([feat[max(s)] for s in level])[:, None])
+        if len(level) > max_candidates:  # keep the parents with the most errors
+            keep = np.argsort(-level_e)[:max_candidates]
+            level, level_e = level[keep], level_e[keep]
+        cnt, ers, qs, vs = _extend(level, codes, feat, vectors, m)
+        # extend only with conditions on later features: each set is enumerated once (and
+        # conditions are numbered feature by feature, so the new set stays sorted)
+        valid = feat[None, :] > feat[level[:, -1]][:, None]
         enumerated += int(valid.sum())
         small = valid & (cnt < min_support)
         pruned_support += int(small.sum())
-        good = valid & ~small
-        for i, j in zip(*np.nonzero(good)):
-            key = tuple(sorted((*level[i], int(j))))
-            if key in seen:
-                continue
-            seen.add(key)
-            cand_sets.append(key)
-            cand_n.append(cnt[i, j])
-            cand_e.append(ers[i, j])
-            cand_q.append(qs[i, j] if qs is not None else 0.0)
-            cand_v.append(vs[i, j] if vs is not None else 0.0)
-            if ers[i, j] / min_support > min_error:
-                nxt.append(key)
-            else:
-                pruned_bound += 1
-        level = nxt
+        ii, jj = np.nonzero(valid & ~small)
+        new_sets = np.hstack([level[ii], jj[:, None]])
+        sets_l.append(new_sets)
+        n_l.append(cnt[ii, jj])
+        e_new = ers[ii, jj]
+        e_l.append(e_new)
+        q_l.append(qs[ii, jj])
+        v_l.append(vs[ii, jj])
+        extend = e_new / min_support > min_error
+        pruned_bound += int((~extend).sum())
+        level, level_e = new_sets[extend], e_new[extend]
+
+    width = max_level
+    cand = np.full((sum(len(x) for x in sets_l), width), -1, dtype=np.int64)
+    row = 0
+    for x in sets_l:
+        cand[row : row + len(x), : x.shape[1]] = x
+        row += len(x)
+    cand_n, cand_e = np.concatenate(n_l), np.concatenate(e_l)
+    cand_q, cand_v = np.concatenate(q_l), np.concatenate(v_l)
+
+    def conds_of(k: int) -> tuple[int, ...]:
+        return tuple(int(c) for c in cand[k] if c >= 0)
 
     ns = np.asarray(cand_n)
     es = np.asarray(cand_e)
@@ -383,11 +388,12 @@ def search(
         s = float(np.sqrt(max(cand_v[k] / ns[k] - mean[k] ** 2, 0) / ns[k]))
         return (float(mean[k] - zc * s), float(mean[k] + zc * s))
 
-    order = np.argsort(-z)
-    all_slices: list[Slice] = []
-    for k in order:
-        conds = cand_sets[k]
-        all_slices.append(
+    keep_idx = np.flatnonzero((qv <= alpha) & (lift >= min_lift))
+    keep_idx = keep_idx[np.argsort(-z[keep_idx])]
+    found: list[Slice] = []
+    for k in keep_idx:
+        conds = conds_of(int(k))
+        found.append(
             Slice(
                 conditions=conds,
                 rule=" and ".join(enc.conditions[c].text for c in conds),
@@ -408,15 +414,14 @@ def search(
                 ),
             )
         )
-    found = [s for s in all_slices if s.q_value <= alpha and s.lift >= min_lift]
     chosen = _select(found, B, top_k) if keep_rows else []
-    lookup = {cs: i for i, cs in enumerate(cand_sets)}
+    lookup = {conds_of(int(k)): int(k) for k in keep_idx}
     for sl in chosen:
         sl.interval = interval(lookup[sl.conditions])
         sl.rows = np.flatnonzero(_members(B, sl.conditions))
     return SearchResult(
         slices=chosen,
-        evaluated=len(cand_sets),
+        evaluated=len(cand),
         enumerated=enumerated,
         pruned_support=pruned_support,
         pruned_bound=pruned_bound,
@@ -424,6 +429,64 @@ def search(
         n=total,
         all_candidates=found,
     )
+
+
+def _extend(
+    level: np.ndarray,
+    codes: np.ndarray,
+    feat: np.ndarray,
+    vectors: list[np.ndarray | None],
+    m: int,
+    chunk: int = 4_000_000,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Sums of each vector over every extension (parent slice x condition).
+
+    The members of each parent are found by filtering the rows of its first condition on the
+    codes of the others; then one weighted ``bincount`` over (parent, condition) pairs of all
+    member rows gives every extension at once (a row meets exactly one condition per feature).
+    """
+    k = len(level)
+    F = codes.shape[1]
+    first_rows = {}
+    out = [np.zeros((k, m + 1)) for _ in vectors]
+    pending_rows: list[np.ndarray] = []
+    pending_ids: list[np.ndarray] = []
+    size = 0
+
+    def flush() -> None:
+        nonlocal size
+        if not pending_rows:
+            return
+        rows = np.concatenate(pending_rows)
+        ids = np.concatenate(pending_ids)
+        c = codes[rows]  # (r, F)
+        c = np.where(c < 0, m, c)
+        flat = (ids[:, None] * (m + 1) + c).ravel()
+        for o, v in zip(out, vectors):
+            if v is None:
+                continue
+            o += np.bincount(flat, weights=np.repeat(v[rows], F), minlength=k * (m + 1)).reshape(
+                k, m + 1
+            )
+        pending_rows.clear()
+        pending_ids.clear()
+        size = 0
+
+    for i, parent in enumerate(level):
+        a = int(parent[0])
+        if a not in first_rows:
+            first_rows[a] = np.flatnonzero(codes[:, feat[a]] == a)
+        rows = first_rows[a]
+        for t in parent[1:]:
+            rows = rows[codes[rows, feat[t]] == t]
+        pending_rows.append(rows)
+        pending_ids.append(np.full(len(rows), i, dtype=np.int64))
+        size += len(rows) * F
+        if size >= chunk:
+            flush()
+    flush()
+    res = [o[:, :m] for o in out]
+    return res[0], res[1], res[2], res[3]
 
 
 def _members(B: sparse.csc_matrix, conds: tuple[int, ...]) -> np.ndarray:
