@@ -24,11 +24,14 @@ DEFAULT = "~/.tripwire/ledger.jsonl"
 
 
 def ledger_path(option: str | None) -> Path | None:
-    """The ledger file: the option, else ``$TRIPWIRE_LEDGER``, else the default; ``off``
-    disables it."""
-    raw = option or os.environ.get("TRIPWIRE_LEDGER") or DEFAULT
-    if raw.lower() in ("off", "none", "no", "false"):
+    """The ledger file: the option, else ``$TRIPWIRE_LEDGER``; ``on``/``default`` means
+    ``~/.tripwire/ledger.jsonl``; unset or ``off`` disables it (an audit without a ledger
+    stays reproducible: the same inputs and seed give the same findings)."""
+    raw = option or os.environ.get("TRIPWIRE_LEDGER")
+    if not raw or raw.lower() in ("off", "none", "no", "false"):
         return None
+    if raw.lower() in ("on", "default", "yes", "true"):
+        raw = DEFAULT
     return Path(raw).expanduser()
 
 

@@ -437,39 +437,42 @@ def _extend(
     feat: np.ndarray,
     vectors: list[np.ndarray | None],
     m: int,
-    chunk: int = 4_000_000,
+    chunk: int = 8_000_000,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Sums of each vector over every extension (parent slice x condition).
 
     The members of each parent are found by filtering the rows of its first condition on the
-    codes of the others; then one weighted ``bincount`` over (parent, condition) pairs of all
-    member rows gives every extension at once (a row meets exactly one condition per feature).
+    codes of the others; then weighted ``bincount`` calls over (parent, condition) pairs of
+    all member rows give every extension at once (a row meets exactly one condition per
+    feature). Only features after the parent's last one are counted: each set is enumerated
+    once.
     """
     k = len(level)
     F = codes.shape[1]
-    first_rows = {}
-    out = [np.zeros((k, m + 1)) for _ in vectors]
-    pending_rows: list[np.ndarray] = []
-    pending_ids: list[np.ndarray] = []
+    first_rows: dict[int, np.ndarray] = {}
+    out = [np.zeros(k * (m + 1)) for _ in vectors]
+    flats: list[np.ndarray] = []
+    row_parts: list[np.ndarray] = []
+    reps: list[int] = []
     size = 0
+    unit = vectors[0] is not None and bool(np.all(vectors[0] == 1))
 
     def flush() -> None:
         nonlocal size
-        if not pending_rows:
+        if not flats:
             return
-        rows = np.concatenate(pending_rows)
-        ids = np.concatenate(pending_ids)
-        c = codes[rows]  # (r, F)
-        c = np.where(c < 0, m, c)
-        flat = (ids[:, None] * (m + 1) + c).ravel()
-        for o, v in zip(out, vectors):
+        flat = np.concatenate(flats)
+        for j, (o, v) in enumerate(zip(out, vectors)):
             if v is None:
                 continue
-            o += np.bincount(flat, weights=np.repeat(v[rows], F), minlength=k * (m + 1)).reshape(
-                k, m + 1
-            )
-        pending_rows.clear()
-        pending_ids.clear()
+            if j == 0 and unit:
+                o += np.bincount(flat, minlength=k * (m + 1))
+                continue
+            wts = np.concatenate([np.repeat(v[r], q) for r, q in zip(row_parts, reps)])
+            o += np.bincount(flat, weights=wts, minlength=k * (m + 1))
+        flats.clear()
+        row_parts.clear()
+        reps.clear()
         size = 0
 
     for i, parent in enumerate(level):
@@ -479,13 +482,19 @@ def _extend(
         rows = first_rows[a]
         for t in parent[1:]:
             rows = rows[codes[rows, feat[t]] == t]
-        pending_rows.append(rows)
-        pending_ids.append(np.full(len(rows), i, dtype=np.int64))
-        size += len(rows) * F
+        later = int(feat[parent[-1]]) + 1
+        if later >= F or not len(rows):
+            continue
+        c = codes[rows, later:]
+        c = np.where(c < 0, m, c) + i * (m + 1)
+        flats.append(c.ravel())
+        row_parts.append(rows)
+        reps.append(F - later)
+        size += c.size
         if size >= chunk:
             flush()
     flush()
-    res = [o[:, :m] for o in out]
+    res = [o.reshape(k, m + 1)[:, :m] for o in out]
     return res[0], res[1], res[2], res[3]
 
 
