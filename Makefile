@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: demo test lint bench bench-peers clean
+.PHONY: demo test lint bench bench-zoo bench-peers clean
 
 $(VENV)/.core: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ test: lint
 
 bench: $(VENV)/.dev
 	$(PY) -m benchmarks.run
+
+# The failure zoo: seeded scenarios from data/, scored through the tripwire CLI (~15 min, 2 cores).
+ZOO ?= zoo-scenarios
+bench-zoo: $(VENV)/.dev
+	$(PY) -m benchmarks.zoo.generate --out $(ZOO) --seed 0
+	$(PY) -m benchmarks.zoo.score --scenarios $(ZOO) --jobs 2 --out benchmarks/results/zoo-tripwire.json
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache
