@@ -92,10 +92,17 @@ class Neighbours:
     index: np.ndarray
 
 
-def nearest(reference: np.ndarray, query: np.ndarray, *, exclude_self: bool = False) -> Neighbours:
+def nearest(
+    reference: np.ndarray,
+    query: np.ndarray,
+    *,
+    exclude_self: bool = False,
+    query_rows: np.ndarray | None = None,
+) -> Neighbours:
     """The nearest reference row of every query row (Euclidean), with a KD-tree.
 
-    With ``exclude_self`` the query is the reference and a row is not its own neighbour.
+    With ``exclude_self`` the query rows are reference rows (``query_rows`` gives their
+    positions when the query is a subset) and a row is not its own neighbour.
 
     Examples
     --------
@@ -108,11 +115,12 @@ def nearest(reference: np.ndarray, query: np.ndarray, *, exclude_self: bool = Fa
     from sklearn.neighbors import NearestNeighbors
 
     k = 2 if exclude_self else 1
-    algorithm = "kd_tree" if reference.shape[1] <= 30 else "auto"
+    # trees beat brute force only in few dimensions; brute force is chunked BLAS
+    algorithm = "kd_tree" if reference.shape[1] <= 12 else "brute"
     nn = NearestNeighbors(n_neighbors=k, algorithm=algorithm).fit(reference)
     dist, idx = nn.kneighbors(query)
     if exclude_self:
-        self_first = idx[:, 0] == np.arange(len(query))
+        self_first = idx[:, 0] == (np.arange(len(query)) if query_rows is None else query_rows)
         dist = np.where(self_first, dist[:, 1], dist[:, 0])
         idx = np.where(self_first, idx[:, 1], idx[:, 0])
     else:
@@ -134,3 +142,28 @@ def near_threshold(within: np.ndarray, quantile: float = NEAR_QUANTILE) -> float
     if positive.size == 0:
         return 0.0
     return float(np.quantile(positive, quantile))
+
+
+def within_radius(reference: np.ndarray, query: np.ndarray, radius: float) -> Neighbours:
+    """The nearest reference row of each query row when it lies within ``radius``; rows with
+    none get distance ``inf`` and index -1. A small radius prunes a KD-tree well even in
+    20 dimensions, so this is much faster than a full nearest-neighbour search.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> nb = within_radius(np.array([[0.0], [1.0]]), np.array([[0.05], [0.5]]), 0.1)
+    >>> nb.index.tolist(), np.isinf(nb.distance).tolist()
+    ([0, -1], [False, True])
+    """
+    from sklearn.neighbors import KDTree
+
+    tree = KDTree(reference)
+    counts = tree.query_radius(query, radius, count_only=True)
+    hit = np.flatnonzero(counts > 0)
+    dist = np.full(len(query), np.inf)
+    idx = np.full(len(query), -1, dtype=np.int64)
+    if hit.size:
+        d, i = tree.query(query[hit], k=1)
+        dist[hit], idx[hit] = d[:, 0], i[:, 0]
+    return Neighbours(distance=dist, index=idx)

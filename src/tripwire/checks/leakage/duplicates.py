@@ -19,13 +19,20 @@ from tripwire.checks import check
 from tripwire.checks.leakage._common import MODE, near_columns, row_columns
 from tripwire.context import AuditContext
 from tripwire.findings import Finding
-from tripwire.stats.neighbors import NEAR_QUANTILE, encode_rows, hash_rows, near_threshold, nearest
+from tripwire.stats.neighbors import (
+    NEAR_QUANTILE,
+    encode_rows,
+    hash_rows,
+    near_threshold,
+    nearest,
+)
 
 ALPHA = 1e-3
 MIN_EXCESS_SHARE = 0.005
 CRITICAL_SHARE = 0.05
 TRAIN_DUP_WARN_SHARE = 0.05
 MIN_INFLATION = 0.01
+CALIBRATION_ROWS = 5_000
 
 
 def _excess(observed: int, n: int, expected_rate: float) -> tuple[float, float]:
@@ -126,7 +133,11 @@ def find_near_duplicates(ctx: AuditContext) -> Iterator[Finding]:
         return
     ctx.progress("near-duplicate search")
     a, b = encode_rows(tr, [te], numeric, categorical)
-    within = nearest(a, a, exclude_self=True)
+    # the threshold is a quantile: a sample of train rows estimates it as well as all rows
+    sample = np.arange(len(a))
+    if len(a) > CALIBRATION_ROWS:
+        sample = np.sort(ctx.rng(5).choice(len(a), CALIBRATION_ROWS, replace=False))
+    within = nearest(a, a[sample], exclude_self=True, query_rows=sample)
     tau = near_threshold(within.distance)
     if tau <= 0:
         return
