@@ -52,7 +52,7 @@ def detectable(
     ...                 "numeric")
     >>> d = detectable(r, 0.05 / 20)
     >>> round(d["effect"], 3), round(d["mean_shift_sd"], 3)
-    (0.037, 0.083)
+    (0.045, 0.104)
     """
     if not result.tested:
         return None
