@@ -159,10 +159,14 @@ def classifier_two_sample_test(
             sub = rng.permutation(len(Xt))[:DRIVER_ROWS]
             Xs, ys = Xt[sub], yt[sub]
             base, _ = auc_mann_whitney(score[sub][ys == 0], score[sub][ys == 1])
+            blocks = []
             for j in range(X.shape[1]):
                 Xp = Xs.copy()
                 Xp[:, j] = Xp[rng.permutation(len(Xp)), j]
-                s = model.predict_proba(Xp)[:, 1]
+                blocks.append(Xp)
+            # one prediction call for all permuted copies
+            scores = model.predict_proba(np.vstack(blocks))[:, 1].reshape(len(blocks), len(Xs))
+            for j, s in enumerate(scores):
                 a, _ = auc_mann_whitney(s[ys == 0], s[ys == 1])
                 found.append({"feature": names[j], "auc_drop": base - a})
             found.sort(key=lambda d: -d["auc_drop"])

@@ -27,6 +27,7 @@ from tripwire.stats.univariate import test_column
 DROP_WARN = 0.02
 DROP_CRITICAL = 0.05
 IMPORTANCE_ROWS = 2000
+IMPORTANCE_REPEATS = 3
 
 
 @dataclass(frozen=True)
@@ -547,6 +548,17 @@ def find_performance_change(ctx: AuditContext) -> Iterator[Finding]:
 # ---------------------------------------------------------------------------------------
 # Shift ranked by importance
 # ---------------------------------------------------------------------------------------
+def _split_baseline(model: Any) -> tuple[Any, Any]:
+    """(encoder, final estimator) of tripwire's baseline pipeline, else (None, None)."""
+    from sklearn.pipeline import Pipeline
+
+    from tripwire.models import TabularEncoder
+
+    if isinstance(model, Pipeline) and isinstance(model.steps[0][1], TabularEncoder):
+        return model.steps[0][1], model.steps[-1][1]
+    return None, None
+
+
 def _importance(ctx: AuditContext, out: Outputs) -> dict[str, float] | None:
     """Permutation importance of each feature (drop in accuracy, or in -MAE) on labelled
     held-out rows: test rows in an audit, reference rows in a drift comparison."""
@@ -571,24 +583,43 @@ def _importance(ctx: AuditContext, out: Outputs) -> dict[str, float] | None:
     X = (ctx.raw.get(side, frame) if ctx.model is not None else frame).loc[
         rows.index, list(ctx.features)
     ]
-    y = rows[t].to_numpy()
+    y = _str(rows[t].to_numpy()) if not out.regression else rows[t].to_numpy(dtype=float)
+    encoder, final = _split_baseline(model)
+    # the baseline's encoder runs once; permutations then act on the encoded matrix
+    data: Any = encoder.transform(X) if encoder is not None else X
+    predictor = final if encoder is not None else model
+    position = {c: i for i, c in enumerate(encoder.columns_)} if encoder is not None else {}
 
-    def score(Xs: pd.DataFrame) -> float:
-        pred = np.asarray(model.predict(Xs))
+    def accuracy(pred: np.ndarray) -> float:
         if out.regression:
-            return -float(np.mean(np.abs(pred.astype(float) - y.astype(float))))
-        return float(np.mean(_str(pred) == _str(y)))
+            return -float(np.mean(np.abs(pred.astype(float) - y)))
+        return float(np.mean(_str(pred) == y))
 
-    out_imp = {}
-    with threadpool_limits(limits=1):
-        base = score(X)
-        for col in ctx.features:
-            drops = []
-            for _ in range(3):
+    used = [c for c in ctx.features if encoder is None or c in position]
+    # every permuted copy is stacked and predicted in one call: per-call overhead dominates
+    # small predictions
+    blocks = []
+    for col in used:
+        for _ in range(IMPORTANCE_REPEATS):
+            perm = rng.permutation(len(X))
+            if encoder is not None:
+                Xp = data.copy()
+                Xp[:, position[col]] = data[perm, position[col]]
+            else:
                 Xp = X.copy()
-                Xp[col] = X[col].to_numpy()[rng.permutation(len(X))]
-                drops.append(base - score(Xp))
-            out_imp[col] = float(np.mean(drops))
+                Xp[col] = X[col].to_numpy()[perm]
+            blocks.append(Xp)
+    with threadpool_limits(limits=1):
+        base = accuracy(np.asarray(predictor.predict(data)))
+        if blocks:
+            stacked = np.vstack(blocks) if encoder is not None else pd.concat(blocks)
+            preds = np.asarray(predictor.predict(stacked)).reshape(len(blocks), len(X))
+        else:
+            preds = np.empty((0, len(X)))
+    out_imp: dict[str, float] = {c: 0.0 for c in ctx.features}  # unused by the model: 0
+    for i, col in enumerate(used):
+        rows_ = preds[i * IMPORTANCE_REPEATS : (i + 1) * IMPORTANCE_REPEATS]
+        out_imp[col] = float(np.mean([base - accuracy(r) for r in rows_]))
     return out_imp
 
 
