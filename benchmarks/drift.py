@@ -385,7 +385,9 @@ def run_tripwire(ref_path: str, cur_path: str) -> None:
     )
 
 
-def speed(rows: int, repeats: int = 3) -> dict[str, Any]:
+def speed(
+    rows: int, repeats: int = 3, tools: tuple[str, ...] = ("tripwire", *PEERS)
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         ref_path, cur_path = Path(tmp, "ref.csv"), Path(tmp, "cur.csv")
         ref, cur = big_table(rows, 1), big_table(rows, 2)
@@ -396,7 +398,7 @@ def speed(rows: int, repeats: int = 3) -> dict[str, Any]:
         del ref, cur
         runs: dict[str, list[dict[str, Any]]] = {}
         for rep in range(repeats):
-            for tool in ("tripwire", *PEERS):
+            for tool in tools:
                 if tool == "evidently" and rep > 0:
                     continue  # minutes per run: once is enough
                 cmd = (
@@ -632,6 +634,7 @@ def main() -> None:
     ap.add_argument("paths", nargs="*")
     ap.add_argument("--trials", type=int, default=200)
     ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--tools", default="tripwire," + ",".join(PEERS))
     args = ap.parse_args()
     if args.what == "run-tripwire":
         run_tripwire(*args.paths)
@@ -655,7 +658,7 @@ def main() -> None:
             "calibration": lambda: calibration(args.trials),
             "sensitivity": lambda: sensitivity(),
             "cbpe": lambda: cbpe(),
-            "speed": lambda: speed(args.rows),
+            "speed": lambda: speed(args.rows, tools=tuple(args.tools.split(","))),
         }[what]()
         res["seconds"] = time.perf_counter() - t0
         res["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
