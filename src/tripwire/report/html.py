@@ -412,6 +412,11 @@ def render_html(report: Report, title: str | None = None) -> str:
             f"<span class='badge' style='background:{COLORS[status]}'>{status.replace('_', ' ')}</span></h2>"
             f"<p class='q'>{_e(mode.question)}</p>{body}</section>"
         )
+    if not sections:
+        sections.append(
+            "<section id='mode-none'><p class='skip'>Not checked: no check ran for this "
+            f"{_e(report.kind)} report, so it holds no finding and no evidence.</p></section>"
+        )
     sources = inputs.get("sources", {})
     rows = inputs.get("rows", {})
     meta = " · ".join(
