@@ -11,7 +11,7 @@ from sklearn.decomposition import PCA
 from sklearn.feature_selection import SelectKBest
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import KFold, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import (
     MinMaxScaler,
@@ -93,7 +93,8 @@ CASES: dict[str, tuple[Callable[[], Pipeline], list[str], set[str]]] = {
                 (
                     "prep",
                     ColumnTransformer(
-                        [("te", TargetEncoder(random_state=0), CAT)], remainder=StandardScaler()
+                        [("te", TargetEncoder(cv=KFold(5, shuffle=True, random_state=0)), CAT)],
+                        remainder=StandardScaler(),
                     ),
                 ),
                 ("model", _clf()),

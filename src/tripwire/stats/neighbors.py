@@ -69,10 +69,9 @@ def encode_rows(
                 parts[i].append(miss.astype(float))
     w = 1 / np.sqrt(2)
     for col in categorical:
-        top = reference[col].astype(str).value_counts().index[:MAX_ONEHOT]
-        cats = pd.CategoricalDtype(list(top))
+        top = pd.Index(reference[col].astype(str).value_counts().index[:MAX_ONEHOT])
         for i, f in enumerate(frames):
-            codes = pd.Categorical(f[col].astype(str), categories=cats.categories).codes
+            codes = top.get_indexer(f[col].astype(str))  # -1 for categories outside the top
             onehot = np.zeros((len(f), len(top) + 1))
             onehot[np.arange(len(f)), np.where(codes < 0, len(top), codes)] = w
             parts[i].append(onehot)
