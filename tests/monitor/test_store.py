@@ -107,3 +107,27 @@ def test_tokens_are_stored_hashed(db_url):
     assert stored == [hash_token(token)] and token not in stored
     assert store.revoke_token("ci") == 1 and not store.check_token(token)
     assert store.tokens()[0]["revoked_at"] is not None
+
+
+def test_reference_kept_as_a_profile_round_trips(db_url):
+    pytest.importorskip("datasketches")
+    from tests.realdata import adult
+    from tripwire.scale import DatasetProfile, profile_frame
+
+    frame = adult("test")[["age", "hours_per_week", "workclass", "occupation"]]
+    prof = profile_frame(frame)
+    store = Store(db_url).migrate()
+    store.create_model("m", task="classification")
+    assert store.set_reference("m", {"profile": prof.to_dict()}) == len(frame)
+    back = DatasetProfile.from_dict(store.reference(store.get_model("m").id)["profile"])
+    for name, col in prof.columns.items():
+        got = back.columns[name]
+        assert (got.count, got.missing, got.kind) == (col.count, col.missing, col.kind)
+        if col.kind == "numeric":
+            assert got.quantiles([0.1, 0.5, 0.9]) == col.quantiles([0.1, 0.5, 0.9])
+        else:
+            assert got.category_counts() == col.category_counts()
+    with pytest.raises(InputError, match="reference.profile is damaged"):
+        store.set_reference("m", {"profile": {**prof.to_dict(), "columns": [{"name": "x"}]}})
+    # The stored profile is untouched by the refused one.
+    assert store.reference(store.get_model("m").id)["profile"]["rows"] == len(frame)

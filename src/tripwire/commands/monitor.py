@@ -141,4 +141,34 @@ def token_list(db: str | None) -> None:
         click.echo(f"{tok['name']}\tcreated {tok['created_at']}\t{state}")
 
 
-COMMANDS = [serve, token]
+@click.group("reference")
+def reference() -> None:
+    """The reference data a monitored model's windows are compared with."""
+
+
+@reference.command("set")
+@click.argument("name")
+@click.argument("data", nargs=-1, required=True)
+@click.option("--db", default=None, help=DB_HELP)
+@click.option("--columns", default=None, help="Comma-separated columns to profile (default all).")
+def reference_set(name: str, data: tuple[str, ...], db: str | None, columns: str | None) -> None:
+    """Keep DATA as model NAME's reference, as a profile.
+
+    DATA is a saved profile (`tripwire profile ... --out FILE`) or CSV/Parquet files of any
+    size, profiled here in bounded memory. Windows are then compared with the profile
+    (sketch drift, with the sketches' error taken off); earlier window results are dropped
+    and re-evaluated against it.
+    """
+    from tripwire.monitor.store import Store
+    from tripwire.scale import is_profile_file, load_profile, profile
+
+    if len(data) == 1 and is_profile_file(data[0]):
+        prof = load_profile(data[0])
+    else:
+        cols = [c.strip() for c in columns.split(",")] if columns else None
+        prof = profile(*data, columns=cols)
+    rows = Store(_db(db)).migrate().set_reference(name, {"profile": prof.to_dict()})
+    click.echo(f"reference of '{name}': a profile of {rows:,} rows, {len(prof.columns)} columns")
+
+
+COMMANDS = [serve, token, reference]

@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from tripwire.errors import ConflictError, NotFoundError, TripwireError
 from tripwire.monitor.evaluation import Scheduler
 from tripwire.monitor.prometheus import IngestMetrics
-from tripwire.monitor.store import Store
+from tripwire.monitor.store import Store, check_reference
 
 log = logging.getLogger("tripwire.monitor")
 
@@ -75,12 +75,18 @@ class ModelIn(_Strict):
     name: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.\-]+$")]
     task: Literal["classification", "regression"]
     reference: list[dict[str, Any]] | None = None
+    reference_profile: dict[str, Any] | None = Field(
+        None, description="A saved tripwire profile (`tripwire profile --out`) as the reference."
+    )
     window_seconds: Annotated[int, Field(ge=1, le=366 * 86400)] = 3600
     config: dict[str, float] | None = None
 
 
 class ReferenceIn(_Strict):
-    records: Annotated[list[dict[str, Any]], Field(min_length=1)]
+    records: Annotated[list[dict[str, Any]], Field(min_length=1)] | None = None
+    profile: dict[str, Any] | None = Field(
+        None, description="A saved tripwire profile, instead of records."
+    )
     labels: list[Scalar] | None = None
     predictions: list[Scalar] | None = None
     probabilities: list[dict[str, float]] | None = None
@@ -207,11 +213,24 @@ def _v1_router(
 
     @router.post("/models", tags=["models"], status_code=201)
     def create_model(body: ModelIn, response: Response) -> dict[str, Any]:
+        if body.reference is not None and body.reference_profile is not None:
+            raise TripwireError(
+                "send either 'reference' (records) or 'reference_profile', not both"
+            )
+        reference = (
+            {"records": body.reference}
+            if body.reference is not None
+            else {"profile": body.reference_profile}
+            if body.reference_profile is not None
+            else None
+        )
+        if reference is not None:
+            check_reference(reference)  # a bad reference creates no model either
         model, created = store.create_model(
             body.name, task=body.task, window_seconds=body.window_seconds, config=body.config
         )
-        if body.reference is not None:
-            store.set_reference(body.name, {"records": body.reference})
+        if reference is not None:
+            store.set_reference(body.name, reference)
         if not created:
             response.status_code = 200
         return {**model.to_dict(), "created": created}

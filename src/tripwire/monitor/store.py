@@ -158,6 +158,51 @@ def _dumps(value: Any, where: str) -> str:
         raise InputError(f"{where}: value is not JSON-serialisable ({exc})") from None
 
 
+def _parse_profile(value: Any) -> Any:
+    """A :class:`~tripwire.scale.DatasetProfile` from its JSON form, or an InputError."""
+    from tripwire.scale.profile import DatasetProfile
+
+    try:
+        prof = DatasetProfile.from_dict(value, where="reference.profile")
+    except InputError:
+        raise
+    except Exception as exc:  # a damaged file: missing keys, bad base64, corrupt sketches
+        raise InputError(
+            f"reference.profile is damaged ({type(exc).__name__}: {exc}); send the JSON that "
+            "`tripwire profile DATA --out FILE` wrote, unchanged"
+        ) from None
+    if not prof.columns or prof.rows < 1:
+        raise InputError("reference.profile has no rows or no columns; profile the reference data")
+    return prof
+
+
+def check_reference(reference: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
+    """(rows, what to store) for a reference, or an InputError saying what is wrong with it."""
+    if "profile" in reference:
+        if set(reference) != {"profile"}:
+            raise InputError(
+                "reference: send either 'records' (with optional labels, predictions, "
+                "probabilities) or 'profile' alone, not both"
+            )
+        prof = _parse_profile(reference["profile"])
+        return prof.rows, {"profile": prof.to_dict()}
+    records = reference.get("records")
+    if not isinstance(records, list) or not records:
+        raise InputError(
+            "reference: 'records' must be a non-empty list of feature objects (or send "
+            "'profile', a saved tripwire profile)"
+        )
+    for i, rec in enumerate(records):
+        if not isinstance(rec, dict):
+            raise InputError(f"reference record {i}: expected an object of feature values")
+    n = len(records)
+    for key in ("labels", "predictions", "probabilities"):
+        values = reference.get(key)
+        if values is not None and (not isinstance(values, list) or len(values) != n):
+            raise InputError(f"reference: '{key}' must be a list with one entry per record ({n})")
+    return n, dict(reference)
+
+
 class Store:
     """The monitor's database.
 
@@ -297,31 +342,24 @@ class Store:
 
     # -- reference -------------------------------------------------------------------------
     def set_reference(self, name: str, reference: Mapping[str, Any]) -> int:
-        """Store the reference: ``{"records": [...], "labels"?, "predictions"?, "probabilities"?}``."""
+        """Store the reference: ``{"records": [...], "labels"?, "predictions"?, "probabilities"?}``,
+        or ``{"profile": {...}}``, a saved tripwire profile (``tripwire profile --out``) of data
+        that need not fit in the database. Returns the reference's row count."""
         model = self.get_model(name)
-        records = reference.get("records")
-        if not isinstance(records, list) or not records:
-            raise InputError("reference: 'records' must be a non-empty list of feature objects")
-        for i, rec in enumerate(records):
-            if not isinstance(rec, dict):
-                raise InputError(f"reference record {i}: expected an object of feature values")
-        n = len(records)
-        for key in ("labels", "predictions", "probabilities"):
-            values = reference.get(key)
-            if values is not None and (not isinstance(values, list) or len(values) != n):
-                raise InputError(
-                    f"reference: '{key}' must be a list with one entry per record ({n})"
-                )
-        payload = _dumps(dict(reference), "reference")
+        n, payload = check_reference(reference)
+        return self._put_reference(model.id, n, payload)
+
+    def _put_reference(self, model_id: int, n: int, reference: dict[str, Any]) -> int:
+        payload = _dumps(reference, "reference")
         with self.engine.begin() as conn:
-            conn.execute(t.references.delete().where(t.references.c.model_id == model.id))
+            conn.execute(t.references.delete().where(t.references.c.model_id == model_id))
             conn.execute(
                 t.references.insert().values(
-                    model_id=model.id, set_at=time.time(), n_rows=n, data=payload
+                    model_id=model_id, set_at=time.time(), n_rows=n, data=payload
                 )
             )
             # Every window must be judged against the new reference.
-            conn.execute(t.windows.delete().where(t.windows.c.model_id == model.id))
+            conn.execute(t.windows.delete().where(t.windows.c.model_id == model_id))
         return n
 
     def reference(self, model_id: int) -> dict[str, Any] | None:

@@ -1,8 +1,9 @@
 """The one place where window evaluation meets the statistics kernels.
 
-Window evaluation calls only :func:`drift_table`, :func:`column_drift`,
-:func:`fit_calibration`, :func:`calibrate` and :func:`realized_metric`; which kernel answers is decided here, so moving to another test or
-metric implementation is one edit in this file.
+Window evaluation calls only :func:`drift_table`, :func:`profile_drift_table`,
+:func:`column_drift`, :func:`fit_calibration`, :func:`calibrate` and :func:`realized_metric`;
+which kernel answers is decided here, so moving to another test or metric implementation is
+one edit in this file.
 
 Examples
 --------
@@ -46,8 +47,12 @@ def drift_table(
         if c in current.columns
     ]
     decision = decide(results, alpha=alpha, min_effect=_bars(min_effect))
+    return _table(decision, alpha, min_effect)
+
+
+def _table(decision: Any, alpha: float, min_effect: float) -> dict[str, Any]:
     columns = {}
-    for r, q, status in zip(results, decision.q_values, decision.statuses):
+    for r, q, status in zip(decision.results, decision.q_values, decision.statuses):
         columns[r.column] = {
             "test": r.method,
             "statistic": _finite(r.statistic),
@@ -61,6 +66,8 @@ def drift_table(
             "status": status,
             "drift": status == "drift",
         }
+        if "sketch_error" in r.extra:
+            columns[r.column]["sketch_error"] = _finite(r.extra["sketch_error"])
     drifted = decision.columns("drift")
     return {
         "columns": columns,
@@ -72,6 +79,52 @@ def drift_table(
         "min_effect": min_effect,
         "correction": decision.correction,
     }
+
+
+def profile_drift_table(
+    reference: Any, current: pd.DataFrame, *, alpha: float, min_effect: float
+) -> dict[str, Any]:
+    """:func:`drift_table` against a reference kept as a profile (:mod:`tripwire.scale`).
+
+    The window is profiled with the reference's sketch sizes and the two profiles compared by
+    :func:`tripwire.scale.drift.compare_profiles`: Benjamini-Hochberg across the columns, and
+    the effect net of the sketches' error must reach ``min_effect`` (missing values are the
+    quality check's business, so no missing-rate tests here).
+
+    Examples
+    --------
+    >>> from tripwire.scale import profile_frame
+    >>> rng = np.random.default_rng(0)
+    >>> ref = profile_frame(pd.DataFrame({"x": rng.normal(size=5000)}))
+    >>> cur = pd.DataFrame({"x": rng.normal(0.5, 1, size=300)})
+    >>> d = profile_drift_table(ref, cur, alpha=0.01, min_effect=0.1)
+    >>> d["drifted"], d["columns"]["x"]["test"]
+    (['x'], 'ks_sketch')
+    """
+    from tripwire.errors import InputError
+    from tripwire.scale.drift import compare_profiles
+    from tripwire.scale.profile import profile_frame
+
+    frame = pd.DataFrame(
+        {
+            c: current[c].astype("string") if col.kind == "categorical" else current[c]
+            for c, col in reference.columns.items()
+            if c in current.columns
+        }
+    )
+    try:
+        window = profile_frame(frame, config=reference.config)
+        decision = compare_profiles(
+            reference,
+            window,
+            alpha=alpha,
+            min_effect=_bars(min_effect),
+            bar_on="point",
+            missing=False,
+        )
+    except InputError:  # nothing comparable in this window (no shared, non-empty column)
+        return {"columns": {}, "flag": False, "drifted": [], "tested": 0, "share": 0.0}
+    return _table(decision, alpha, min_effect)
 
 
 def column_drift(

@@ -11,7 +11,9 @@ Each window result holds
 - ``quality``: schema violations, missing values, unseen categories, out-of-range values,
   compared with the reference;
 - ``drift``: per-feature two-sample tests against the reference (:mod:`tripwire.stats.univariate`),
-  one Benjamini-Hochberg decision across features, with a minimum effect size;
+  one Benjamini-Hochberg decision across features, with a minimum effect size; when the
+  reference is a saved profile, the window is profiled and compared sketch to sketch
+  (:mod:`tripwire.scale.drift`), the sketch error taken off the effect;
 - ``prediction_drift``: the same test on the model's outputs (needs reference predictions);
 - ``performance``: the estimate from the model's own confidence before labels arrive (the
   expected accuracy; when the reference carries labels, predictions and probabilities the
@@ -67,7 +69,7 @@ def settings(model: ModelInfo) -> dict[str, Any]:
 class ReferenceContext:
     """What the reference contributes to every window, computed once per evaluation run."""
 
-    frame: pd.DataFrame
+    frame: pd.DataFrame | None
     kinds: dict[str, str]
     ranges: dict[str, tuple[float, float]]
     categories: dict[str, set[str]]
@@ -75,11 +77,14 @@ class ReferenceContext:
     predictions: pd.Series | None
     baseline: dict[str, Any] | None
     calibration: dict[str, Any] | None = None
+    profile: Any = None  # a DatasetProfile when the reference was given as one
 
     @classmethod
     def build(cls, task: str, ref: Mapping[str, Any] | None) -> ReferenceContext | None:
         if not ref:
             return None
+        if "profile" in ref:
+            return cls.from_profile(ref["profile"])
         frame = pd.DataFrame.from_records(ref["records"])
         kinds = {c: _kind(frame[c]) for c in frame.columns}
         ranges, categories = {}, {}
@@ -109,6 +114,35 @@ class ReferenceContext:
             predictions=None if preds is None else pd.Series(preds),
             baseline=baseline,
             calibration=calibration,
+        )
+
+    @classmethod
+    def from_profile(cls, data: Mapping[str, Any]) -> ReferenceContext:
+        """The reference as a saved profile: ranges, categories and missing rates come from
+        its exact parts; unseen categories are checked only for columns whose categories the
+        profile holds exactly (at most ~1,000 distinct, or every one in the frequent-items
+        sketch)."""
+        from tripwire.scale.profile import DatasetProfile
+
+        prof = DatasetProfile.from_dict(data, where="the stored reference profile")
+        ranges, categories = {}, {}
+        for name, col in prof.columns.items():
+            if col.kind == "numeric" and col.n:
+                ranges[name] = (col.minimum, col.maximum)
+            elif col.kind == "categorical":
+                if col.small is not None:
+                    categories[name] = {str(v) for v in col.small}
+                elif col.share_error() == 0:
+                    categories[name] = set(col.category_counts())
+        return cls(
+            frame=None,
+            kinds={name: col.kind for name, col in prof.columns.items()},
+            ranges=ranges,
+            categories=categories,
+            missing={name: col.missing_rate for name, col in prof.columns.items()},
+            predictions=None,
+            baseline=None,
+            profile=prof,
         )
 
 
@@ -196,8 +230,8 @@ def _quality(
                 problems.append(
                     f"{c}: {share:.1%} of values outside the reference range [{lo:g}, {hi:g}]"
                 )
-        else:
-            known = ref.categories.get(c, set())
+        elif c in ref.categories:
+            known = ref.categories[c]
             unseen = present.astype(str)
             mask = ~unseen.isin(known)
             share = float(mask.mean())
@@ -226,6 +260,11 @@ def _drift(
     cur = pd.DataFrame(
         {c: _as_kind(frame[c], k) for c, k in ref.kinds.items() if c in frame.columns}
     )
+    if ref.profile is not None:
+        return ws.profile_drift_table(
+            ref.profile, cur, alpha=float(cfg["alpha"]), min_effect=float(cfg["min_effect"])
+        )
+    assert ref.frame is not None
     return ws.drift_table(
         ref.frame, cur, ref.kinds, alpha=float(cfg["alpha"]), min_effect=float(cfg["min_effect"])
     )

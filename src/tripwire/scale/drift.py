@@ -160,11 +160,18 @@ def compare_profiles(
     *,
     alpha: float = 0.05,
     min_effect: Mapping[str, float] | None = None,
+    bar_on: str = "interval",
+    missing: bool = True,
 ) -> DatasetDecision:
     """Column tests between two profiles and the dataset-level decision.
 
-    A test is ``drift`` when its BH q-value is at most ``alpha`` and the lower end of its
-    effect interval (sketch and sampling error taken off) reaches the bar for its effect.
+    A test is ``drift`` when its BH q-value is at most ``alpha`` and its effect reaches the
+    bar for its effect. With ``bar_on="interval"`` (for tables of millions of rows) the lower
+    end of the effect interval, sketch and sampling error taken off, must reach the bar; with
+    ``bar_on="point"`` (for small samples such as a monitor's windows, where the sampling
+    error would swamp the bar) the effect net of the sketch error must, as
+    :func:`tripwire.stats.decision.decide` asks of exact tests. ``missing=False`` leaves out
+    the missing-rate tests (when missing values are checked elsewhere).
 
     Examples
     --------
@@ -179,6 +186,8 @@ def compare_profiles(
     """
     if not 0 < alpha < 1:
         raise InputError(f"alpha must be between 0 and 1; got {alpha}.")
+    if bar_on not in ("interval", "point"):
+        raise InputError(f"bar_on must be 'interval' or 'point'; got {bar_on!r}.")
     common = [c for c in reference.columns if c in current.columns]
     if not common:
         raise InputError(
@@ -191,7 +200,7 @@ def compare_profiles(
             continue
         if r.n_values() and c.n_values():
             results.append(numeric_drift(r, c) if r.kind == "numeric" else categorical_drift(r, c))
-        miss = missing_drift(r, c)
+        miss = missing_drift(r, c) if missing else None
         if miss is not None:
             results.append(miss)
     p = np.array([x.p_value for x in results], dtype=float)
@@ -199,10 +208,11 @@ def compare_profiles(
     statuses = []
     for res, qv in zip(results, q):
         if qv <= alpha:
-            material = abs(res.effect_low if res.effect >= 0 else res.effect_high) >= bar_for(
-                res.effect_name, min_effect
-            ) and (res.effect_low > 0 or res.effect_high < 0)
-            statuses.append("drift" if material else "negligible")
+            statuses.append(
+                "drift"
+                if _material(res, bar_for(res.effect_name, min_effect), bar_on)
+                else "negligible"
+            )
         else:
             statuses.append("ok")
     from tripwire.stats.decision import DEFAULT_MIN_EFFECT
@@ -216,6 +226,14 @@ def compare_profiles(
         min_effect={**DEFAULT_MIN_EFFECT, **(min_effect or {})},
         correction="benjamini-hochberg, effect net of sketch error",
     )
+
+
+def _material(res: ColumnDrift, bar: float, bar_on: str) -> bool:
+    if bar_on == "point":
+        net = abs(res.effect) - float(res.extra.get("sketch_error", 0.0))
+        return net >= bar and net > 0
+    low = res.effect_low if res.effect >= 0 else res.effect_high
+    return abs(low) >= bar and (res.effect_low > 0 or res.effect_high < 0)
 
 
 def profile_drift(
