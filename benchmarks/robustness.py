@@ -46,7 +46,7 @@ def big_table(rows: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
     return X, err
 
 
-def speed(rows: int) -> dict[str, Any]:
+def speed(rows: int, peer_rows: int = 10_000) -> dict[str, Any]:
     from tripwire.stats.slices import encode, search
 
     X, err = big_table(rows)
@@ -67,6 +67,18 @@ def speed(rows: int) -> dict[str, Any]:
         "top_slice": top,
     }
     out["sliceline"] = sliceline_peer(enc, err)
+    # side by side on a size the sliceline package can hold in memory
+    Xs, es = big_table(peer_rows)
+    t0 = time.perf_counter()
+    enc_s = encode(Xs)
+    res_s = search(enc_s, es, max_level=3)
+    out["small"] = {
+        "rows": peer_rows,
+        "tripwire_s": time.perf_counter() - t0,
+        "tripwire_top": res_s.slices[0].rule if res_s.slices else None,
+        "sliceline": sliceline_peer(enc_s, es),
+        "conditions": enc_s.matrix.shape[1],
+    }
     return out
 
 
@@ -164,8 +176,13 @@ def alarms(splits: int) -> dict[str, Any]:
 
 
 def write_results(res: dict[str, Any]) -> None:
+    """Merge ``res`` into results/robustness.json (parts run separately keep the others) and
+    regenerate the Robustness section of RESULTS.md."""
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "robustness.json").write_text(json.dumps(res, indent=2))
+    path_json = OUT / "robustness.json"
+    if path_json.exists():
+        res = {**json.loads(path_json.read_text()), **res}
+    path_json.write_text(json.dumps(res, indent=2))
     sp, bf, al = res.get("speed"), res.get("brute"), res.get("alarms")
     lines = [
         "## Robustness (failure mode 5)",
@@ -225,6 +242,7 @@ def main() -> None:
     ap.add_argument("part", choices=["all", "speed", "brute", "alarms"])
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--splits", type=int, default=10)
+    ap.add_argument("--peer-rows", type=int, default=10_000)
     a = ap.parse_args()
     res: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d"),
@@ -233,13 +251,16 @@ def main() -> None:
         "scipy": scipy.__version__,
     }
     if a.part in ("all", "speed"):
-        res["speed"] = speed(a.rows)
+        load = os.getloadavg()[0]
+        res["speed"] = {**speed(a.rows, a.peer_rows), "load_1min_before": load}
         print(res["speed"])
     if a.part in ("all", "brute"):
-        res["brute"] = brute()
+        load = os.getloadavg()[0]
+        res["brute"] = {**brute(), "load_1min_before": load}
         print(res["brute"])
     if a.part in ("all", "alarms"):
-        res["alarms"] = alarms(a.splits)
+        load = os.getloadavg()[0]
+        res["alarms"] = {**alarms(a.splits), "load_1min_before": load}
         print(res["alarms"])
     write_results(res)
 

@@ -109,13 +109,15 @@ class AuditContext:
         if requirement == "model":
             if self.model is not None or roles.prediction or roles.probabilities:
                 return None
-            return None if self.target and self.features else "needs a target and features"
+            if not (self.target and self.features):
+                return "needs a target and features"
+            return None if self._baseline_can_fit() else self._no_baseline_reason()
         if requirement == "predictions":
             # a model's outputs on both sides: the user's model or prediction columns, or (in
             # an audit, where train has labels) the baseline model
             if self.model is not None or roles.prediction or roles.probabilities:
                 return None
-            if self.sides[0] == "train" and self.target and self.features:
+            if self.sides[0] == "train" and self.target and self._baseline_can_fit():
                 return None
             return "needs a model (--model) or prediction columns (--prediction/--probabilities)"
         if requirement == "annotations":
@@ -124,6 +126,18 @@ class AuditContext:
         if requirement == "features":
             return None if self.features else "needs at least one feature column"
         return f"unknown requirement {requirement!r}"
+
+    def _baseline_can_fit(self) -> bool:
+        from tripwire.models import MODEL_KINDS
+
+        return any(self.kinds.get(c) in MODEL_KINDS for c in self.features)
+
+    def _no_baseline_reason(self) -> str:
+        kinds = ", ".join(f"{c} ({self.kinds.get(c)})" for c in self.features[:5])
+        return (
+            f"the baseline model uses numeric, boolean, datetime and categorical columns; the "
+            f"features here are {kinds}: pass a fitted model (--model) or prediction columns"
+        )
 
     # -- shared model results ------------------------------------------------------------
     def oof(self) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,6 +11,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 import tripwire
 from tests import realdata
+from tripwire.checks.metrics.cost_matrix import min_expected_cost
 from tripwire.checks.metrics.costs import optimal_threshold, parse_costs
 from tripwire.errors import InputError
 
@@ -103,3 +106,101 @@ def test_regression_costs_and_panel() -> None:
     assert "metrics.baseline" not in found
     assert found["metrics.costs"].evidence["quantile"] == pytest.approx(0.8)
     assert found["metrics.costs"].evidence["shift"] > 0
+
+
+class Slow(ClassifierMixin, BaseEstimator):
+    """A classifier that takes ``delay`` seconds per call, whatever the number of rows."""
+
+    def __init__(self, delay: float = 0.004) -> None:
+        self.delay = delay
+
+    def fit(self, X: pd.DataFrame, y: pd.Series) -> Slow:
+        self.classes_ = np.array(sorted(y.astype(str).unique()))
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        time.sleep(self.delay)
+        return np.full((len(X), len(self.classes_)), 1 / len(self.classes_))
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return self.classes_[np.zeros(len(X), dtype=int)]
+
+
+def test_latency_measures_the_model_and_enforces_the_budget(bank) -> None:
+    train, test = bank
+    model = Slow(0.004).fit(train.drop(columns="y"), train["y"])
+    for budget, severity in ((2.0, "warning"), (200.0, "info")):
+        rep = tripwire.audit(
+            train,
+            test.iloc[:300],
+            target="y",
+            model=model,
+            options={"latency_budget_ms": budget},
+            checks=["metrics.latency"],
+        )
+        (f,) = rep.by_check("metrics.latency")
+        ev = f.evidence
+        assert f.severity.value == severity, f.title
+        assert ev["budget_ms"] == budget
+        # every call sleeps 4 ms: one row and a batch of 300 take about as long
+        assert 4.0 <= ev["single_p50_ms"] <= ev["single_p95_ms"] <= ev["single_p99_ms"]
+        assert 4.0 <= ev["batch_p50_ms"] <= ev["batch_p95_ms"] <= ev["batch_p99_ms"]
+        assert ev["batch_rows"] == 300
+        assert ev["throughput_rows_per_s"] == pytest.approx(300 / ev["batch_p50_ms"] * 1000)
+        assert ev["throughput_rows_per_s"] < 300 / 0.004
+    assert (
+        "over the 2 ms budget"
+        in tripwire.audit(
+            train,
+            test.iloc[:300],
+            target="y",
+            model=model,
+            options={"latency_budget_ms": 2.0},
+            checks=["metrics.latency"],
+        )
+        .by_check("metrics.latency")[0]
+        .title
+    )
+
+
+def test_min_expected_cost_rule_agrees_with_brute_force() -> None:
+    rng = np.random.default_rng(0)
+    k = 4
+    proba = rng.dirichlet(np.ones(k), size=400)
+    C = rng.uniform(0, 10, (k, k))
+    np.fill_diagonal(C, 0)
+    rule = min_expected_cost(proba, C)
+    for i in range(len(proba)):
+        brute = [sum(proba[i, t] * C[t, j] for t in range(k)) for j in range(k)]
+        assert rule[i] == int(np.argmin(brute))
+    # with the 0-1 cost the rule is argmax
+    assert (min_expected_cost(proba, 1 - np.eye(k)) == proba.argmax(axis=1)).all()
+
+
+def test_cost_matrix_on_wine_and_its_errors() -> None:
+    df = realdata.wine("white")
+    perm = np.random.default_rng(0).permutation(len(df))
+    tr, te = df.iloc[perm[:2000]], df.iloc[perm[2000:3000]]
+    # missing a top wine (8 or 9) costs 20: the rule should predict 8 more often than argmax
+    spec = ",".join(f"{t}->{p}=20" for t in (8, 9) for p in (3, 4, 5, 6, 7))
+    rep = tripwire.audit(
+        tr, te, target="quality", options={"costs": spec}, checks=["metrics.costs"]
+    )
+    (f,) = rep.by_check("metrics.costs")
+    ev = f.evidence
+    assert ev["cost_matrix"][ev["classes"].index("8")][ev["classes"].index("6")] == 20
+    assert any(k.endswith("->8") for k in ev["changes"])
+    assert ev["cost_per_decision_min_expected_cost"] < ev["cost_per_decision_current"]
+    with pytest.raises(InputError, match=r"true class '10' in '10->3' is not a class"):
+        tripwire.audit(
+            tr, te, target="quality", options={"costs": "10->3=5"}, checks=["metrics.costs"]
+        )
+    with pytest.raises(InputError, match="a cost matrix .* is for classification"):
+        df2 = realdata.california().sample(600, random_state=0)
+        tripwire.audit(
+            df2.iloc[:400],
+            df2.iloc[400:],
+            target="median_house_value",
+            options={"costs": "a->b=1"},
+            checks=["metrics.costs"],
+        )

@@ -22,6 +22,12 @@ def advise(
     >>> advise("binary", {"no": 0.9, "yes": 0.1}, None, np.array([]))[0]
     'PR-AUC and recall/precision of class yes'
     """
+    if costs and "matrix" in costs and task != "regression":
+        return (
+            "expected cost per decision, deciding by the lowest expected cost",
+            "you gave a cost matrix: errors between classes cost different amounts, and "
+            "accuracy (and argmax decisions) treat every error the same",
+        )
     if costs and ({"fn", "fp"} & set(costs) or {"over", "under"} & set(costs)):
         if task == "regression":
             over, under = float(costs.get("over", 1.0)), float(costs.get("under", 1.0))  # type: ignore[arg-type]
@@ -81,7 +87,7 @@ def check_advisor(ctx: AuditContext) -> Iterator[Finding]:
 
     costs = parse_costs(ctx.option("costs")) if ctx.option("costs") else None
     task = ctx.task or "regression"
-    if ctx.test is not None and (ctx.features or ctx.model is not None):
+    if ctx.test is not None and ctx.missing("model") is None:
         inp = eval_inputs(ctx)
         shares = class_shares(inp) if task != "regression" else {}
         y = inp.train_y.astype(float) if task == "regression" else np.array([])

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from tripwire.checks import check
+from tripwire.checks.metrics.costs import parse_costs
 from tripwire.checks.metrics.inputs import FAMILY_ALPHA, N_TESTS, EvalInputs, eval_inputs
 from tripwire.context import AuditContext
 from tripwire.findings import Finding
@@ -58,8 +59,8 @@ def decision_gain(ctx: AuditContext, inp: EvalInputs, recal: np.ndarray) -> dict
     level = 1 - FAMILY_ALPHA / N_TESTS
     costs = ctx.option("costs")
     w = np.ones(len(inp.y)) if inp.weight is None else inp.weight
-    if costs and len(inp.classes) == 2:
-        from tripwire.checks.metrics.costs import decision_costs, parse_costs
+    if costs and len(inp.classes) == 2 and {"fn", "fp"} & set(parse_costs(costs)):
+        from tripwire.checks.metrics.costs import decision_costs
         from tripwire.checks.metrics.inputs import minority_class
 
         num = {k: v for k, v in parse_costs(costs).items() if k != "positive"}

@@ -22,16 +22,21 @@ from tripwire.context import AuditContext
 from tripwire.errors import InputError
 from tripwire.findings import Finding
 
-COST_KEYS = ("fn", "fp", "tp", "tn", "over", "under", "positive")
+COST_KEYS = ("fn", "fp", "tp", "tn", "over", "under", "positive", "matrix")
 
 
 def parse_costs(spec: str | dict[str, Any]) -> dict[str, Any]:
     """Costs from ``'fn=5,fp=1'``, a JSON file path or a dict.
 
+    A multiclass cost matrix is given as ``TRUE->PRED=COST`` pairs inline or as ``"matrix":
+    {TRUE: {PRED: COST}}`` in JSON, and parsed into ``{"matrix": {TRUE: {PRED: COST}}}``.
+
     Examples
     --------
     >>> parse_costs("fn=5, fp=1")
     {'fn': 5.0, 'fp': 1.0}
+    >>> parse_costs("low->high=5, high->low=2")
+    {'matrix': {'low': {'high': 5.0}, 'high': {'low': 2.0}}}
     """
     if isinstance(spec, dict):
         raw: dict[str, Any] = dict(spec)
@@ -51,9 +56,16 @@ def parse_costs(spec: str | dict[str, Any]) -> dict[str, Any]:
                     "(classification) or 'over=1,under=3' (regression)."
                 )
             k, v = part.split("=", 1)
-            raw[k.strip().lower()] = v.strip()
+            if "->" in k:  # class names keep their case
+                true, pred = (x.strip() for x in k.split("->", 1))
+                raw.setdefault("matrix", {}).setdefault(true, {})[pred] = v.strip()
+            else:
+                raw[k.strip().lower()] = v.strip()
     out: dict[str, Any] = {}
     for k, v in raw.items():
+        if k == "matrix":
+            out[k] = _parse_matrix(v)
+            continue
         if k not in COST_KEYS:
             raise InputError(f"--costs: unknown key {k!r}; known keys: {', '.join(COST_KEYS)}")
         if k == "positive":
@@ -65,6 +77,25 @@ def parse_costs(spec: str | dict[str, Any]) -> dict[str, Any]:
             raise InputError(f"--costs: {k}={v!r} is not a number") from exc
         if out[k] < 0:
             raise InputError(f"--costs: {k} must be >= 0, got {v}")
+    return out
+
+
+def _parse_matrix(value: Any) -> dict[str, dict[str, float]]:
+    if not isinstance(value, dict) or not all(isinstance(r, dict) for r in value.values()):
+        raise InputError(
+            '--costs: "matrix" must map each true class to {predicted class: cost}, e.g. '
+            '{"matrix": {"3": {"8": 5}}}, or inline \'3->8=5\'.'
+        )
+    out: dict[str, dict[str, float]] = {}
+    for true, row in value.items():
+        for pred, cost in row.items():
+            try:
+                c = float(cost)
+            except (TypeError, ValueError) as exc:
+                raise InputError(f"--costs: {true}->{pred}={cost!r} is not a number") from exc
+            if c < 0:
+                raise InputError(f"--costs: {true}->{pred} must be >= 0, got {cost}")
+            out.setdefault(str(true), {})[str(pred)] = c
     return out
 
 
@@ -145,14 +176,37 @@ def check_costs(ctx: AuditContext) -> Iterator[Finding]:
     rng = ctx.rng(31)
     w = np.ones(len(inp.y)) if inp.weight is None else inp.weight
     if inp.task == "regression":
+        if "matrix" in costs:
+            raise InputError(
+                "--costs: a cost matrix (TRUE->PRED=COST) is for classification; for this "
+                "regression target give 'over=1,under=3'."
+            )
         yield from _regression_costs(inp.y, inp.pred, w, costs, rng, n_boot, level)
         return
-    if len(inp.classes) != 2 or inp.proba is None:
+    if inp.proba is None:
         raise InputError(
-            "--costs with fn/fp needs a binary target and predicted probabilities "
-            f"(this target has {len(inp.classes)} classes"
-            + ("" if inp.proba is not None else ", and the model gives no probabilities")
-            + ")."
+            "--costs for classification needs predicted probabilities: pass a model with "
+            "predict_proba (--model) or probability columns (--probabilities)."
+        )
+    if "matrix" in costs:
+        from tripwire.checks.metrics.cost_matrix import multiclass_costs
+
+        yield from multiclass_costs(
+            inp.y,
+            inp.pred,
+            inp.proba,
+            inp.classes,
+            costs["matrix"],
+            w,
+            level=level,
+            random_state=ctx.random_state,
+        )
+        return
+    if len(inp.classes) != 2:
+        raise InputError(
+            f"--costs with fn/fp needs a binary target; this one has {len(inp.classes)} classes "
+            f"({', '.join(str(c) for c in inp.classes[:8])}). Give a cost matrix instead: "
+            "TRUE->PRED=COST pairs such as '3->8=5,8->3=2' (unnamed errors cost 1)."
         )
     if not ({"fn", "fp"} & set(costs)):
         raise InputError("--costs for classification needs fn and/or fp, e.g. 'fn=5,fp=1'")

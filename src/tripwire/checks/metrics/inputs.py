@@ -51,21 +51,41 @@ def eval_inputs(ctx: AuditContext) -> EvalInputs:
                 preds.source,
             )
         classes = list(preds.classes) if preds.proba is not None else list(ctx.schema.classes)
-        y_obj = np.asarray(y, dtype=object)
-        pred = np.asarray(preds.label, dtype=object)
+        proba = preds.proba
+        # a class seen only in test gets probability 0 from the model: a column of zeros keeps
+        # the panel and the calibration defined (and charges the model for missing it)
+        unseen = [c for c in ctx.schema.classes if c not in classes and np.any(y == c)]
+        if unseen:
+            classes = classes + unseen
+            if proba is not None:
+                proba = np.hstack([proba, np.zeros((len(proba), len(unseen)))])
         return EvalInputs(
-            y_obj,
-            pred,
-            preds.proba,
+            as_labels(y),
+            as_labels(preds.label),
+            proba,
             classes,
             weight,
             task,
-            np.asarray(ctx.y("train").to_numpy(), dtype=object),
+            as_labels(ctx.y("train").to_numpy()),
             tw,
             preds.source,
         )
 
     return ctx.cached("metrics:inputs", compute)  # type: ignore[no-any-return]
+
+
+def as_labels(values: Any) -> np.ndarray:
+    """Class labels as numbers when they all are (scikit-learn's metrics reject object arrays
+    of ints), else as objects.
+
+    Examples
+    --------
+    >>> as_labels(np.array([3, 9], dtype=object)).dtype.kind, as_labels(["a", "b"]).dtype.kind
+    ('i', 'O')
+    """
+    obj = np.asarray(values, dtype=object)
+    native = np.asarray(obj.tolist())
+    return native if native.dtype.kind in "biuf" else obj
 
 
 def minority_class(inputs: EvalInputs) -> Any:

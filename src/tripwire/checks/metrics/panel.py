@@ -15,7 +15,13 @@ from typing import Any
 import numpy as np
 
 from tripwire.checks import check
-from tripwire.checks.metrics.inputs import FAMILY_ALPHA, N_TESTS, EvalInputs, eval_inputs
+from tripwire.checks.metrics.inputs import (
+    FAMILY_ALPHA,
+    N_TESTS,
+    EvalInputs,
+    as_labels,
+    eval_inputs,
+)
 from tripwire.context import AuditContext
 from tripwire.findings import Finding
 from tripwire.stats.metrics import MetricValue, metric_panel, paired_difference
@@ -32,8 +38,7 @@ def _baselines(inp: EvalInputs) -> dict[str, tuple[np.ndarray, np.ndarray | None
         return {"train mean": (np.full(n, mean), None), "train median": (np.full(n, median), None)}
     prior = np.array([tw[inp.train_y == c].sum() for c in inp.classes], dtype=float)
     prior = prior / prior.sum()
-    majority = np.empty(n, dtype=object)
-    majority[:] = inp.classes[int(prior.argmax())]
+    majority = as_labels([inp.classes[int(prior.argmax())]] * n)
     proba = np.tile(prior, (n, 1)) if inp.proba is not None else None
     return {"majority class / class prior": (majority, proba)}
 
@@ -171,25 +176,38 @@ def check_panel(ctx: AuditContext) -> Iterator[Finding]:
     if inp.task != "regression" and "accuracy" in model:
         base = res["baselines"]["majority class / class prior"]["accuracy"]
         acc = model["accuracy"]
+        # a model that beats the baseline on a metric it cannot game is fine; only its
+        # accuracy is uninformative, which is worth saying but not worth a warning
+        learned = any(_better(d) for diffs in res["diffs"].values() for d in diffs.values())
         if base.low <= acc.value <= base.high:
             yield Finding(
                 check="metrics.misleading_accuracy",
                 mode="metrics",
-                severity="warning",
+                severity="info" if learned else "warning",
                 title=(
                     f"Accuracy is misleading: {acc.value:.1%} is within the majority-class "
                     f"baseline's interval [{base.low:.1%}, {base.high:.1%}]"
                 ),
                 detail=(
                     f"Predicting the most frequent class for every row scores {base.value:.1%} "
-                    "accuracy, so the model's accuracy says nothing about whether it learned. "
+                    "accuracy, so the model's accuracy says nothing about whether it learned"
+                    + (
+                        " (it is significantly better on a metric the baseline cannot game, so "
+                        "the model is fine; its accuracy is the wrong headline). "
+                        if learned
+                        else ". "
+                    )
                     + (
                         f"Balanced accuracy {_fmt(model['balanced_accuracy'])}"
                         + (f", PR-AUC {_fmt(model['pr_auc'])}" if "pr_auc" in model else "")
                         + " tell more."
                     )
                 ),
-                evidence={"accuracy": acc.to_dict(), "majority_accuracy": base.to_dict()},
+                evidence={
+                    "accuracy": acc.to_dict(),
+                    "majority_accuracy": base.to_dict(),
+                    "better_than_baseline": learned,
+                },
                 action="Report balanced accuracy, per-class recall and PR-AUC instead of accuracy.",
             )
 
