@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -73,3 +75,71 @@ def test_label_columns_are_not_features(spam):
     )
     assert "ann_a" not in rep.inputs["features"]
     assert _labels(rep)["labels.annotators"].evidence["krippendorff_alpha"] == 1.0
+
+
+def test_consensus_labels_in_evidence_match_gold_better_than_majority():
+    answers, truth = realdata.crowd("dog")
+    ann = answers.rename(columns={"question": "item", "worker": "annotator", "answer": "label"})
+    rep = tripwire.audit(truth, target="truth", annotations=ann, checks=["labels.annotators"])
+    f = _labels(rep)["labels.annotators"]
+    consensus = {c["item"]: c["label"] for c in f.evidence["consensus"]}
+    assert len(consensus) == ann["item"].nunique()
+    gold = truth.set_index("question")["truth"].astype(str)
+    common = gold.index.intersection(list(consensus))
+    acc = np.mean([str(consensus[q]) == gold[q] for q in common])
+    item, items = pd.factorize(ann["item"])
+    lab, classes = pd.factorize(ann["label"].astype(str), sort=True)
+    mv = dict(zip(items, np.asarray(classes)[majority_vote(item, lab, len(items), len(classes))]))
+    acc_mv = np.mean([mv[q] == gold[q] for q in common])
+    assert acc > acc_mv > 0.7
+    assert json.loads(rep.to_json())["findings"][0]["evidence"]["consensus"][0]["label"] is not None
+
+
+def _twins(df: pd.DataFrame, target: str, n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Append ``n`` near copies of random rows (one column moved by 0.1%) with flipped labels."""
+    rng = np.random.default_rng(seed)
+    src = rng.choice(len(df), n, replace=False)
+    twins = df.iloc[src].copy()
+    col = "capital_run_length_total"
+    twins[col] = twins[col] * 1.001 + 0.01
+    twins[target] = 1 - twins[target]
+    out = pd.concat([df, twins], ignore_index=True)
+    return out, np.arange(len(df), len(out))
+
+
+def test_near_duplicate_conflicts_found_and_quiet_on_clean(spam):
+    df, target = spam
+    clean = tripwire.audit(df, target=target, checks=["labels.near_conflicts"])
+    found = _labels(clean).get("labels.near_conflicts")
+    assert found is None or found.sev.value == "info"
+    noisy, planted = _twins(df, target, 60, seed=3)
+    rep = tripwire.audit(noisy, target=target, checks=["labels.near_conflicts"])
+    f = _labels(rep)["labels.near_conflicts"]
+    assert f.sev.value == "warning"
+    assert f.evidence["near_conflict_rate"] > f.evidence["control_conflict_rate"] + 0.2
+    assert len(set(planted) & set(f.rows["train"])) >= 45
+
+
+@pytest.fixture(scope="module")
+def elec():
+    return realdata.elec2().iloc[::6].reset_index(drop=True)
+
+
+def test_outdated_labels_fire_on_elec2_and_stay_quiet_when_time_is_random(elec):
+    rep = tripwire.audit(elec, target="class", time_column="date", checks=["labels.outdated"])
+    f = _labels(rep)["labels.outdated"]
+    assert f.sev.value == "warning"
+    periods = f.evidence["periods"]
+    assert len(periods) == 5 and all("interval" in p for p in periods[1:])
+    changed = [p for p in periods[1:] if p["interval"][0] > 0]
+    assert changed and changed[0]["early_weighted"] < changed[0]["within"] - 0.05
+    # the outdated rows: every labelled row older than the first period that changed
+    older = np.flatnonzero(elec["date"] < float(changed[0]["start"]))
+    assert f.rows["train"] == older.tolist()
+    assert len(older) >= 0.95 * sum(p["rows"] for p in periods[: changed[0]["period"] - 1])
+    shuffled = elec.drop(columns=["date"]).copy()
+    shuffled["order"] = np.random.default_rng(0).permutation(len(shuffled))
+    rep = tripwire.audit(shuffled, target="class", time_column="order", checks=["labels.outdated"])
+    quiet = _labels(rep)["labels.outdated"]
+    assert quiet.sev.value == "info" and not quiet.rows
+    assert all(p["interval"][0] <= 0 for p in quiet.evidence["periods"][1:])

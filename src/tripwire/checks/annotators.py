@@ -43,6 +43,11 @@ def _long_table(ctx: AuditContext) -> pd.DataFrame:
     return ann[["item", "annotator", "label"]].dropna()
 
 
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python value it holds (JSON and equality stay simple)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 @check("labels.annotators", mode="labels", requires=("annotations",), order=30)
 def annotator_agreement(ctx: AuditContext) -> Iterator[Finding]:
     """Agreement between annotators, consensus labels and per-annotator quality."""
@@ -86,14 +91,21 @@ def annotator_agreement(ctx: AuditContext) -> Iterator[Finding]:
             "krippendorff_alpha": alpha,
             "items": n_i,
             "annotators": n_a,
-            "consensus": [labels[c] for c in ds.labels[:0]],
+            "consensus": [
+                {
+                    "item": _plain(items[i]),
+                    "label": _plain(labels[ds.labels[i]]),
+                    "confidence": round(float(ds.posterior[i].max()), 4),
+                }
+                for i in range(n_i)
+            ],
             "consensus_differs_from_majority": int((ds.labels != mv).sum()),
             "items_in_dispute": int((dis > 0).sum()),
             "annotator_quality": quality[:50],
             "most_disputed": [
                 {
-                    "item": items[i],
-                    "consensus": labels[ds.labels[i]],
+                    "item": _plain(items[i]),
+                    "consensus": _plain(labels[ds.labels[i]]),
                     "confidence": round(float(ds.posterior[i].max()), 4),
                 }
                 for i in disputed

@@ -1,8 +1,9 @@
 """Failure mode 1: bad or noisy labels.
 
 Confident learning on out-of-fold probabilities (train) and on the fitted model's
-probabilities (test, reported separately), conflicting labels on duplicate inputs, regression
-label outliers on a robust scale, and several annotators (agreement, Dawid-Skene consensus).
+probabilities (test, reported separately), and regression label outliers on a robust scale.
+Conflicting labels on duplicate inputs live in ``label_conflicts``, several annotators in
+``annotators``, labels that go out of date in ``outdated_labels``.
 
 Severity is calibrated against the model's own confidence: confident learning always reports
 some noise where classes overlap, so a warning needs the *noise floor* (the disagreement rate
@@ -160,45 +161,6 @@ def test_label_issues(ctx: AuditContext) -> Iterator[Finding]:
         f"{int(suspect.sum())} suspect rows; report both, never only the second."
     )
     yield Finding(f.check, f.mode, f.severity, f.title, detail, f.columns, f.rows, ev, f.action)
-
-
-@check("labels.conflicts", mode="labels", requires=("target", "features"), order=20)
-def conflicting_labels(ctx: AuditContext) -> Iterator[Finding]:
-    """Identical inputs that carry different labels."""
-    if not ctx.is_classification:
-        return
-    X = ctx.X("train")
-    keys = pd.util.hash_pandas_object(X.astype(str), index=False).to_numpy()
-    y = ctx.y("train").astype(str).to_numpy()
-    df = pd.DataFrame({"k": keys, "y": y})
-    n_labels = df.groupby("k")["y"].nunique()
-    bad = n_labels[n_labels > 1].index
-    if len(bad) == 0:
-        return
-    rows = np.flatnonzero(np.isin(keys, bad))
-    index = ctx.train.index.to_numpy()
-    groups = (
-        pd.DataFrame({"k": keys[rows], "row": index[rows], "y": y[rows]})
-        .groupby("k")
-        .agg(rows=("row", list), labels=("y", list))
-    )
-    share = len(rows) / len(y)
-    yield Finding(
-        check="labels.conflicts",
-        mode="labels",
-        severity="warning" if share >= 0.005 else "info",
-        title=f"{len(bad):,} groups of identical inputs carry different labels "
-        f"({len(rows):,} rows)",
-        detail=(
-            f"{len(rows):,} training rows ({share:.1%}) share all feature values with another "
-            "row but not its label. Either the labels are inconsistent or the features miss "
-            "what decides the label."
-        ),
-        columns=[ctx.target or ""],
-        rows={"train": [int(index[r]) for r in rows]},
-        evidence={"groups": int(len(bad)), "examples": groups.head(TOP_K).to_dict("records")},
-        action="Check these groups with the annotators; keep one agreed label per group.",
-    )
 
 
 @check("labels.outliers", mode="labels", requires=("target", "regression", "features"), order=70)
