@@ -45,10 +45,16 @@ def recalibrate_cross_fitted(
     k = int(min(n_splits, counts[counts > 0].min()))
     if k < 2:
         return out
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
     for fit, score in StratifiedKFold(k, shuffle=True, random_state=seed).split(X, yi):
         if len(np.unique(yi[fit])) < len(classes):
             continue
-        lr = LogisticRegression(C=1.0, max_iter=500).fit(X[fit], yi[fit])
+        with warnings.catch_warnings():  # a map short of convergence is still a fair recalibration
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            lr = LogisticRegression(C=1.0, max_iter=500).fit(X[fit], yi[fit])
         out[score] = lr.predict_proba(X[score])
     return out
 

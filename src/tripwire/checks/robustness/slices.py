@@ -16,8 +16,11 @@ if TYPE_CHECKING:  # pragma: no cover
 #: times the overall rate, and reappears in at least this share of bootstrap resamples.
 WARN_LIFT = 1.5
 WARN_STABILITY = 0.6
-#: With the model's own expected error, the slice must also exceed it by this much.
+#: The slice's error interval must clear the error the model expects there (its confidence,
+#: or for regression the cross-validated error of such rows) by this much: 5 points of error
+#: rate (classification), or this share of the overall absolute error (regression).
 WARN_EXCESS = 0.05
+WARN_EXCESS_REGRESSION = 0.25
 
 
 def _pct(x: float, binary: bool) -> str:
@@ -89,13 +92,15 @@ def find_weak_slices(ctx: AuditContext) -> Iterator[Finding]:
         s.stability = st
         # a merely hard region (the model knows it is unsure there) is not a weakness: the
         # slice must err clearly more than the model's own confidence predicts
-        excess_ok = s.expected is None or s.interval[0] - s.expected >= WARN_EXCESS
+        bar = WARN_EXCESS if ev.binary else WARN_EXCESS_REGRESSION * res.overall_error
+        excess_ok = s.expected is None or s.interval[0] - s.expected >= bar
         warn = s.lift >= WARN_LIFT and st >= WARN_STABILITY and excess_ok
-        ref = (
-            f"the model's own confidence predicts {_pct(s.expected, True)}"
-            if s.expected is not None
-            else f"{_pct(s.error_rest, ev.binary)} on the other rows"
-        )
+        if s.expected is None:
+            ref = f"{_pct(s.error_rest, ev.binary)} on the other rows"
+        elif ev.binary:
+            ref = f"the model's own confidence predicts {_pct(s.expected, True)}"
+        else:
+            ref = f"cross-validated errors on train predict {_pct(s.expected, False)} there"
         yield Finding(
             check="robustness.weak_slices",
             mode="robustness",
@@ -120,6 +125,8 @@ def find_weak_slices(ctx: AuditContext) -> Iterator[Finding]:
                 "error_interval": list(s.interval),
                 "error_rest": s.error_rest,
                 "error_expected": s.expected,
+                "excess_bar": bar,
+                "clears_expected": bool(excess_ok),
                 "overall_error": res.overall_error,
                 "lift": s.lift,
                 "excess_errors": s.excess,
