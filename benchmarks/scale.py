@@ -8,13 +8,21 @@ Data (once, outside the repo; see benchmarks/scale_data.py):
 Run:
     python benchmarks/scale.py all --data /work/bigdata --peers /work/venv-peers/bin/python
 
-Every step runs in its own process, which reports its own peak RSS (ru_maxrss).
+Side by side on one file (generated if missing): tripwire's local engine, whylogs, and
+tripwire's Dask engine on a LocalCluster of 2 workers, then Dask vs local profile agreement:
+    python benchmarks/scale.py side --data /work/scalemon-data --rows 10000000 \
+        --peers /work/venv-peers/bin/python [--peers-path DIR]
+
+``--peers-path`` is put on the peer interpreter's PYTHONPATH (e.g. a pyarrow built for
+numpy 1.x, which whylogs 1.6 needs). Every step runs in its own process, which reports its
+own peak RSS (ru_maxrss); the Dask step also reports the largest worker's.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -40,12 +48,18 @@ def step_profile(src: str, out: str, engine: str = "local", max_rows: int = 0) -
         prof = profile(src)
     prof.save(out)
     secs = time.perf_counter() - t
-    return {
+    out_ = {
         "rows": prof.rows,
         "seconds": secs,
         "rows_per_s": prof.rows / secs,
         "peak_mb": _rss_mb(),
+        "profile_kb": Path(out).stat().st_size / 1024,
     }
+    if engine == "dask":  # the worker processes have exited and been reaped by now
+        out_["largest_worker_peak_mb"] = (
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        )
+    return out_
 
 
 def step_slice(src: str, out: str, rows: int) -> dict:
@@ -116,29 +130,70 @@ def step_compare(a: str, b: str) -> dict:
 
 WHYLOGS_CODE = r"""
 import json, resource, sys, time
-import pyarrow.parquet as pq
+import pyarrow, pyarrow.parquet as pq
 import whylogs as why
-src, rows = sys.argv[1], int(sys.argv[2])
+from importlib.metadata import version
+src, rows, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 t = time.perf_counter()
 view = None
 done = 0
-for b in pq.ParquetFile(src).iter_batches(batch_size=1_000_000):
+# The same reads as tripwire's local engine: 500,000-row batches, buffered, no pre-buffering.
+for b in pq.ParquetFile(src, buffer_size=1 << 20, pre_buffer=False).iter_batches(batch_size=500_000):
     df = b.to_pandas()
     v = why.log(df).view()
     view = v if view is None else view.merge(v)
     done += len(df)
     if done >= rows:
         break
+with open(out, "wb") as fh:
+    fh.write(view.serialize())
 secs = time.perf_counter() - t
 print(json.dumps({"rows": done, "seconds": secs, "rows_per_s": done / secs,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "version": why.__version__ if hasattr(why, "__version__") else "?"}))
+                  "whylogs": version("whylogs"), "pyarrow": pyarrow.__version__}))
 """
 
 
-def _sub(args: list[str], python: str = sys.executable) -> dict:
-    out = subprocess.run([python, *args], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def _sub(args: list[str], python: str = sys.executable, path: str | None = None) -> dict:
+    env = dict(os.environ)
+    if path:
+        env["PYTHONPATH"] = path
+    out = subprocess.run([python, *args], capture_output=True, text=True, env=env)
+    if out.returncode:
+        raise SystemExit(f"{' '.join(args[:2])} failed:\n{out.stderr[-3000:]}")
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    res["load_after"] = os.getloadavg()[0]
+    return res
+
+
+def side_by_side(d: Path, rows: int, peers: str, peers_path: str | None) -> dict:
+    """tripwire (local), whylogs and tripwire (Dask) profiling the same Parquet file."""
+    src = d / f"side{rows}.parquet"
+    if not src.exists():
+        here = Path(__file__).resolve().parent
+        subprocess.run(
+            [sys.executable, str(here / "scale_data.py"), str(src), str(rows)], check=True
+        )
+    res_path = d / f"side{rows}_results.json"
+    res: dict = json.loads(res_path.read_text()) if res_path.exists() else {}
+    me = [__file__]
+    steps = [
+        ("tripwire_local", [*me, "profile", str(src), str(d / f"side{rows}.local.json")], None),
+        ("whylogs", ["-c", WHYLOGS_CODE, str(src), str(rows), str(d / f"side{rows}.wl.bin")], peers),
+        ("tripwire_dask", [*me, "profile", str(src), str(d / f"side{rows}.dask.json"), "dask"], None),
+        ("dask_vs_local", [*me, "compare", str(d / f"side{rows}.dask.json"),
+                           str(d / f"side{rows}.local.json")], None),
+    ]  # fmt: skip
+    for key, args, python in steps:
+        if key in res:
+            continue
+        load = os.getloadavg()[0]
+        print(f"{key} ... (load {load:.1f})", flush=True)
+        res[key] = _sub(args, python or sys.executable, peers_path if python else None)
+        res[key]["load_before"] = load
+        res_path.write_text(json.dumps(res, indent=1))
+        print(key, json.dumps(res[key])[:400], flush=True)
+    return res
 
 
 def main() -> None:
@@ -147,6 +202,8 @@ def main() -> None:
     ap.add_argument("args", nargs="*")
     ap.add_argument("--data", default="/work/bigdata")
     ap.add_argument("--peers", default="/work/venv-peers/bin/python")
+    ap.add_argument("--peers-path", default=None)
+    ap.add_argument("--rows", type=int, default=10_000_000)
     a = ap.parse_args()
     steps = {
         "profile": step_profile,
@@ -160,6 +217,9 @@ def main() -> None:
         print(json.dumps(fn(*conv)))
         return
     d = Path(a.data)
+    if a.step == "side":
+        print(json.dumps(side_by_side(d, a.rows, a.peers, a.peers_path), indent=1))
+        return
     res_path = d / "scale_results.json"
     res: dict = json.loads(res_path.read_text()) if res_path.exists() else {}
 
@@ -167,7 +227,7 @@ def main() -> None:
         if key in res:
             return
         print(f"{key} ...", flush=True)
-        res[key] = _sub(args, python)
+        res[key] = _sub(args, python, a.peers_path if python != sys.executable else None)
         res_path.write_text(json.dumps(res, indent=1))
         print(key, json.dumps(res[key])[:300], flush=True)
 
@@ -187,7 +247,13 @@ def main() -> None:
     )
     run(
         "profile_10M_whylogs",
-        ["-c", WHYLOGS_CODE, str(d / "ref10M.parquet"), str(WHYLOGS_ROWS)],
+        [
+            "-c",
+            WHYLOGS_CODE,
+            str(d / "ref10M.parquet"),
+            str(WHYLOGS_ROWS),
+            str(d / "ref10M.wl.bin"),
+        ],
         a.peers,
     )
     run(

@@ -213,3 +213,82 @@ def test_scheduler_evaluates_without_being_asked(store):
         scheduler.stop()
     assert [(e["rule"], e["event"]) for e in sink.events] == [("input_drift", "opened")]
     assert store.summary("m")["windows"] == 6 and scheduler.last_error is None
+
+
+def _bike_stream():
+    """Bike-sharing hourly counts: a model of 2011, its held-out 2011 days as the reference,
+    then the rest of 2011 and all of 2012 (ridership grew about 60 %) as the stream."""
+    import pandas as pd
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    from tests.realdata import bike_hour
+
+    df = bike_hour()
+    feats = ["season", "mnth", "hr", "holiday", "weekday", "workingday", "weathersit"]
+    feats += ["temp", "atemp", "hum", "windspeed"]
+    day = pd.to_datetime(df["dteday"])
+    ts = (day - pd.Timestamp("1970-01-01")).dt.total_seconds() + df["hr"] * 3600
+    part = np.where(df["yr"] == 1, 3, day.dt.day_of_year % 3)  # 0 train, 1 reference, 2/3 stream
+    model = HistGradientBoostingRegressor(max_iter=150, random_state=0)
+    model.fit(df.loc[part == 0, feats], df.loc[part == 0, "cnt"])
+    pred = model.predict(df[feats])
+    ref = part == 1
+    reference = {
+        "records": df.loc[ref, feats].to_dict("records"),
+        "labels": df.loc[ref, "cnt"].astype(float).tolist(),
+        "predictions": pred[ref].tolist(),
+    }
+    idx = np.flatnonzero(part >= 2)
+    feat_rows = df[feats].to_dict("records")
+    records = [
+        {
+            "id": int(i),
+            "timestamp": float(ts[i]),
+            "features": feat_rows[i],
+            "prediction": float(pred[i]),
+        }
+        for i in idx
+    ]
+    feedback = [{"id": int(i), "label": float(df["cnt"][i])} for i in idx]
+    return (
+        reference,
+        records,
+        feedback,
+        {int(i): (float(df["cnt"][i]), float(pred[i])) for i in idx},
+    )
+
+
+def test_regression_realized_mae_on_bike_sharing(store):
+    from sklearn.metrics import mean_absolute_error
+
+    month = 30 * 86_400
+    reference, records, feedback, truth = _bike_stream()
+    store.create_model("bikes", task="regression", window_seconds=month)
+    store.set_reference("bikes", reference)
+    store.add_predictions("bikes", records)
+    store.add_feedback("bikes", feedback)
+    evaluate(store, "bikes")
+    windows = [w for w in store.windows(1) if w["complete"]]
+    base = windows[0]["performance"]["baseline"]
+    assert base["metric"] == "mae" and base["source"] == "reference"
+    y_ref, p_ref = reference["labels"], reference["predictions"]
+    assert base["value"] == pytest.approx(mean_absolute_error(y_ref, p_ref))
+    by_start: dict[int, list[int]] = {}
+    for r in records:
+        by_start.setdefault(int(r["timestamp"] // month * month), []).append(r["id"])
+    flags_2012, mae_2011 = [], []
+    for w in windows:
+        real = w["performance"]["realized"]
+        ids = by_start[w["window_start"]]
+        y, p = zip(*(truth[i] for i in ids))
+        assert real["value"] == pytest.approx(mean_absolute_error(y, p)) and real["n"] == len(ids)
+        assert real["low"] < real["value"] < real["high"]
+        if w["window_start"] >= 1_325_376_000:  # 2012-01-01
+            flags_2012.append(w["performance"]["flag"])
+        else:
+            mae_2011.append(real["value"])
+    # 2011 months swing with the seasons around the reference's MAE (busy summer months are
+    # flagged on their own); every 2012 month is worse than the model ever was.
+    assert np.mean(mae_2011) == pytest.approx(base["value"], rel=0.25)
+    assert len(flags_2012) >= 10 and all(flags_2012), flags_2012
+    assert any(i["rule"] == "performance" and i["status"] == "open" for i in store.incidents())
