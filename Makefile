@@ -38,5 +38,30 @@ bench-zoo: $(VENV)/.dev
 	$(PY) -m benchmarks.zoo.generate --out $(ZOO) --seed 0
 	$(PY) -m benchmarks.zoo.score --scenarios $(ZOO) --jobs 2 --out benchmarks/results/zoo-tripwire.json
 
+# Peer tools on the same zoo, side by side in one run (~1 h, 2 cores): cleanlab, Evidently,
+# alibi-detect, NannyML and whylogs in .venv-peers, deepchecks in .venv-dc (its pins clash with
+# the others). They run by subprocess in their own environments; tripwire never imports them.
+# The tables replace the zoo-peers block of benchmarks/RESULTS.md.
+PEERS_VENV ?= .venv-peers
+DC_VENV ?= .venv-dc
+
+$(PEERS_VENV)/.peers: benchmarks/requirements-peers.txt
+	$(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/python -m pip install -q --upgrade pip
+	$(PEERS_VENV)/bin/python -m pip install -q -r benchmarks/requirements-peers.txt
+	touch $@
+
+$(DC_VENV)/.peers: benchmarks/requirements-deepchecks.txt
+	$(PYTHON) -m venv $(DC_VENV)
+	$(DC_VENV)/bin/python -m pip install -q --upgrade pip
+	$(DC_VENV)/bin/python -m pip install -q -r benchmarks/requirements-deepchecks.txt
+	touch $@
+
+bench-peers: $(VENV)/.dev $(PEERS_VENV)/.peers $(DC_VENV)/.peers
+	$(PY) -m benchmarks.zoo.generate --out $(ZOO) --seed 0
+	ZOO_PEERS_PYTHON=$(PEERS_VENV)/bin/python ZOO_DC_PYTHON=$(DC_VENV)/bin/python \
+	  $(PY) -m benchmarks.zoo.compare --scenarios $(ZOO) --jobs 2 \
+	  --out benchmarks/results/zoo-peers.json --results-md benchmarks/RESULTS.md
+
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache

@@ -1,8 +1,9 @@
 """Clean, subsampled base tables for the failure zoo.
 
 Each base table is one real dataset from data/ with the problems it carries in the wild
-removed (known leaking columns dropped, exact duplicate rows removed), so that a random split
-of it is a clean control and anything a scenario plants is the only thing to find.
+removed (known leaking columns dropped, exact duplicate rows removed, California's censored
+house values dropped), so that a random split of it is a clean control and anything a scenario
+plants is the only thing to find.
 """
 
 from __future__ import annotations
@@ -25,9 +26,12 @@ class Base:
     positive: object = None  # the minority / positive class for binary tasks
 
 
-def _sample(df: pd.DataFrame, rng: np.random.Generator, n: int | None = None) -> pd.DataFrame:
+def _sample(
+    df: pd.DataFrame, rng: np.random.Generator, n: int | None = None, dedupe: bool = True
+) -> pd.DataFrame:
     n = MAX_ROWS if n is None else min(n, MAX_ROWS)
-    df = df.drop_duplicates().reset_index(drop=True)
+    if dedupe:
+        df = df.drop_duplicates().reset_index(drop=True)
     if len(df) > n:
         df = df.iloc[np.sort(rng.choice(len(df), n, replace=False))].reset_index(drop=True)
     return df
@@ -72,7 +76,10 @@ def load(name: str, rng: np.random.Generator) -> Base:
         df = realdata.wine("red")
         return Base(name, _sample(df, rng), "quality", "regression")
     if name == "california_housing":
-        return Base(name, _sample(realdata.california(), rng), "median_house_value", "regression")
+        df = realdata.california()
+        # values above $500,000 were recorded as 500,001: a censored target (data.target_capped)
+        df = df[df["median_house_value"] < df["median_house_value"].max()]
+        return Base(name, _sample(df, rng), "median_house_value", "regression")
     if name == "spambase":
         return Base(name, _sample(realdata.spambase(), rng), "spam", "binary", 1)
     if name == "sms_spam":
@@ -82,7 +89,10 @@ def load(name: str, rng: np.random.Generator) -> Base:
         table, gold = _crowd_table("dog" if name == "crowd_dog" else "product", rng)
         table["label"] = gold.to_numpy()  # the control uses gold labels
         task = "multiclass" if name == "crowd_dog" else "binary"
-        return Base(name, _sample(table, rng), "label", task, None if task == "multiclass" else 1)
+        # Equal rows are different items with the same vote counts (3 votes per product pair
+        # give 6 distinct rows in all): dropping them would leave no table to audit.
+        sample = _sample(table, rng, dedupe=False)
+        return Base(name, sample, "label", task, None if task == "multiclass" else 1)
     raise ValueError(f"unknown dataset {name!r}")
 
 

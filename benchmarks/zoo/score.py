@@ -11,9 +11,11 @@ returns its findings in tripwire's JSON shape. The scorer then reports:
   controls had at least one);
 - crashes (non-zero exit other than 0/1, unreadable output, timeout) and wall time.
 
-Tools: ``tripwire`` (the CLI, ``--json``), and two reference tools used by the tests to show
+Tools: ``tripwire`` (the CLI, ``--json``), two reference tools used by the tests to show
 the scorer discriminates: ``silent`` (never flags anything) and ``alarmist`` (flags every mode
-and every row).
+and every row), and the peer tools of ``PEERS`` (cleanlab, Evidently, alibi-detect, NannyML,
+whylogs, deepchecks), each run by ``peers.py`` in its own environment through a subprocess on
+the scenarios of its task (``TASKS``); ``compare.py`` puts them side by side.
 
 Usage: ``python -m benchmarks.zoo.score --scenarios DIR [--tool tripwire] [--out FILE.json]``
 """
@@ -89,10 +91,61 @@ def run_alarmist(folder: Path) -> dict[str, Any]:
     }
 
 
+# A task is a set of scenarios (its failure families plus the clean controls of its command)
+# and the mode a tool must raise on them; each peer tool covers one task.
+TASKS: dict[str, tuple[str, str]] = {  # task -> (family prefix, command of its controls)
+    "labels": ("labels-", "audit"),
+    "leakage": ("leakage-", "audit"),
+    "drift": ("drift-", "drift"),
+}
+PEERS_PYTHON = os.environ.get("ZOO_PEERS_PYTHON", ".venv-peers/bin/python")
+DC_PYTHON = os.environ.get("ZOO_DC_PYTHON", ".venv-dc/bin/python")
+PEERS: dict[str, tuple[str, str]] = {  # tool -> (task, interpreter of its environment)
+    "cleanlab": ("labels", PEERS_PYTHON),
+    "evidently": ("drift", PEERS_PYTHON),
+    "alibi": ("drift", PEERS_PYTHON),
+    "nannyml": ("drift", PEERS_PYTHON),
+    "whylogs": ("drift", PEERS_PYTHON),
+    "deepchecks": ("leakage", DC_PYTHON),
+}
+
+
+def in_task(truth: dict[str, Any], task: str) -> bool:
+    prefix, command = TASKS[task]
+    if truth["control"]:
+        return truth["command"] == command
+    return truth["family"].startswith(prefix)
+
+
+def run_peer(tool: str, folder: Path) -> dict[str, Any]:
+    python = str(Path(PEERS[tool][1]).absolute())
+    if not Path(python).exists():
+        raise ToolCrash(f"{python} not found: build it with `make bench-peers`")
+    script = Path(__file__).with_name("peers.py")
+    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
+    env.pop("PYTHONPATH", None)  # the peer sees its own environment only
+    try:
+        res = subprocess.run(
+            [python, str(script), tool, str(folder.absolute())],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            env=env,
+        )
+    except subprocess.TimeoutExpired:
+        raise ToolCrash(f"timeout after {TIMEOUT}s") from None
+    lines = res.stdout.strip().splitlines()
+    if res.returncode != 0 or not lines:
+        tail = (res.stderr or res.stdout).strip().splitlines()[-3:]
+        raise ToolCrash(f"exit {res.returncode}: {' | '.join(tail)[:400]}")
+    return json.loads(lines[-1])
+
+
 TOOLS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "tripwire": run_tripwire,
     "silent": run_silent,
     "alarmist": run_alarmist,
+    **{name: (lambda folder, name=name: run_peer(name, folder)) for name in PEERS},
 }
 
 
@@ -140,6 +193,7 @@ def score_one(folder: Path, tool: str) -> dict[str, Any]:
     try:
         report = TOOLS[tool](folder)
         rec.update(judge(truth, report))
+        rec["version"] = report.get("version")
         rec["crash"] = None
     except Exception as exc:  # a crash is a result, not a reason to stop the run
         rec["crash"] = f"{type(exc).__name__}: {exc}"
@@ -185,11 +239,20 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def score(
-    scenarios: Path, tool: str = "tripwire", jobs: int = 1, only: list[str] | None = None
+    scenarios: Path,
+    tool: str = "tripwire",
+    jobs: int = 1,
+    only: list[str] | None = None,
+    tasks: list[str] | None = None,
 ) -> dict[str, Any]:
     folders = sorted(p.parent for p in scenarios.glob("*/truth.json"))
     if only:
         folders = [f for f in folders if any(f.name.startswith(p) for p in only)]
+    if tool in PEERS:  # a peer runs only on the scenarios of its task
+        tasks = [PEERS[tool][0]]
+    if tasks:
+        truths = {f: json.loads((f / "truth.json").read_text()) for f in folders}
+        folders = [f for f in folders if any(in_task(truths[f], t) for t in tasks)]
     if not folders:
         raise SystemExit(f"no scenarios (folders with truth.json) under {scenarios}")
     t0 = time.perf_counter()

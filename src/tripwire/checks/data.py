@@ -27,7 +27,6 @@ _NONNEGATIVE = re.compile(
     re.I,
 )
 _AGE = re.compile(r"(^|_)age($|_|_years)", re.I)
-DUPLICATE_WARN_SHARE = 0.05
 MIN_CLASS_ROWS = 10
 
 
@@ -277,7 +276,11 @@ def find_duplicate_rows(ctx: AuditContext) -> Iterator[Finding]:
         yield Finding(
             check="data.duplicate_rows",
             mode="data",
-            severity="warning" if share >= DUPLICATE_WARN_SHARE else "info",
+            # A fact of the table, not an alarm: repeated rows are a problem when they inflate
+            # validation or cross the split, which leakage.train_duplicates (measured CV
+            # inflation) and leakage.train_test_duplicates (against the chance rate) decide.
+            # Few distinct inputs (vote counts, a handful of categories) repeat honestly.
+            severity="info",
             title=f"{n:,} duplicate row(s) in {side} ({share:.1%})",
             detail=(
                 f"{n:,} rows of {side} repeat an earlier row exactly, in {len(groups):,} group(s). "
