@@ -26,7 +26,7 @@ def _recs(ids, t0=0.0):
 def test_migrations_create_every_table_and_are_idempotent(db_url):
     store = Store(db_url).migrate()
     store.migrate()  # a second start must be a no-op
-    assert store.revision() == "0001"
+    assert store.revision() == "0002"
     names = set(sa.inspect(store.engine).get_table_names())
     assert {
         "tw_models",
@@ -38,7 +38,26 @@ def test_migrations_create_every_table_and_are_idempotent(db_url):
         "tw_incidents",
         "tw_tokens",
         "tw_alembic_version",
+        "tw_registry_versions",
+        "tw_registry_aliases",
+        "tw_registry_trail",
+        "tw_registry_serving",
+        "tw_shadow_predictions",
     } <= names
+
+
+def test_registry_created_before_the_monitor_is_migrated_over(tmp_path):
+    """`tripwire registry add` on a fresh file, then `tripwire serve`: migration 0002 keeps it."""
+    from sklearn.dummy import DummyClassifier
+
+    from tripwire.lifecycle.registry import Registry
+
+    url = f"sqlite:///{tmp_path / 'tw.db'}"
+    reg = Registry(url)
+    reg.add("m", DummyClassifier().fit([[0], [1]], [0, 1]), actor="test", alias="champion")
+    store = Store(url).migrate()
+    assert store.revision() == "0002"
+    assert Registry(url).aliases("m") == {"champion": 1}
 
 
 def test_ingest_is_idempotent_by_id_and_all_or_nothing(db_url):

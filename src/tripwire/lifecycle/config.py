@@ -197,7 +197,7 @@ def parse_config(data: Mapping[str, Any], where: str = "tripwire.toml") -> LoopC
         ),
         serving=ServingConfig(
             shadow=bool(s.get("shadow", True)),
-            canary_share=_number(s, "canary_share", where, 0.0, 0, 1),
+            canary_share=_number(s, "canary_share", where, 0.0, 0, 0.5),
         ),
     )
 

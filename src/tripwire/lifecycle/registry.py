@@ -98,6 +98,25 @@ def _tables() -> Any:
         sa.Column("reason", sa.Text),
         sa.Column("evidence", sa.JSON),
     )
+    sa.Table(
+        "tw_registry_serving",
+        md,
+        sa.Column("model_name", sa.String(200), primary_key=True),
+        sa.Column("shadow", sa.Boolean, nullable=False),
+        sa.Column("canary_share", sa.Float, nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    sa.Table(
+        "tw_shadow_predictions",
+        md,
+        sa.Column("model_name", sa.String(200), primary_key=True),
+        sa.Column("id", sa.String(200), primary_key=True),
+        sa.Column("version", sa.Integer, primary_key=True),
+        sa.Column("ts", sa.Float, nullable=False, index=True),
+        sa.Column("prediction", sa.Text, nullable=False),
+        sa.Column("probabilities", sa.Text),
+        sa.Column("latency_ms", sa.Float),
+    )
     _SCHEMA_CACHE["tables"] = (md, versions, aliases, trail)
     return _SCHEMA_CACHE["tables"]
 
@@ -210,6 +229,7 @@ class Registry:
             url = str(db.url)
         self.artifacts = Path(artifacts) if artifacts else default_artifact_dir(url)
         md, self._versions, self._aliases, self._trail = _tables()
+        self._md = md
         md.create_all(self.engine, checkfirst=True)
         self._sa = sa
         self._loaded: dict[tuple[str, int], Any] = {}
@@ -319,6 +339,38 @@ class Registry:
         if key not in self._loaded:
             self._loaded[key] = art.load_artifact(mv.artifact_path, mv.sha256)
         return mv, self._loaded[key]
+
+    def serving(self, name: str) -> dict[str, Any]:
+        """How ``tripwire serve`` runs the challenger of ``name``: shadow and canary share.
+
+        Defaults (nothing set): the challenger runs in shadow, no canary traffic.
+        """
+        sa = self._sa
+        t = self._md.tables["tw_registry_serving"]
+        with self.engine.connect() as c:
+            row = c.execute(sa.select(t).where(t.c.model_name == name)).first()
+        if row is None:
+            return {"shadow": True, "canary_share": 0.0}
+        return {"shadow": bool(row.shadow), "canary_share": float(row.canary_share)}
+
+    def set_serving(
+        self, name: str, *, shadow: bool, canary_share: float, actor: str
+    ) -> dict[str, Any]:
+        """Set how the challenger is served (recorded in the trail when it changes)."""
+        if not 0.0 <= canary_share <= 0.5:
+            raise UsageError(
+                f"canary_share must be between 0 and 0.5 (a share of traffic); got {canary_share}."
+            )
+        before = self.serving(name)
+        after = {"shadow": bool(shadow), "canary_share": float(canary_share)}
+        if before == after:
+            return after
+        t = self._md.tables["tw_registry_serving"]
+        with self.engine.begin() as c:
+            c.execute(t.delete().where(t.c.model_name == name))
+            c.execute(t.insert().values(model_name=name, updated_at=_now(), **after))
+            self.record(name, "serving", actor=actor, reason=f"challenger serving {after}", conn=c)
+        return after
 
     # -- writing --------------------------------------------------------------------------
     def record(

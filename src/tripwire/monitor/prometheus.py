@@ -52,6 +52,18 @@ class IngestMetrics:
             buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
             registry=self.registry,
         )
+        self.served = Counter(
+            "tripwire_served_predictions",
+            "Predictions answered by POST /v1/models/{name}/predict, by version and role.",
+            ["model", "version", "role"],
+            registry=self.registry,
+        )
+        self.serving_errors = Counter(
+            "tripwire_serving_errors",
+            "Predict requests answered with an error, by kind (client or unavailable).",
+            ["model", "kind"],
+            registry=self.registry,
+        )
         self.registry.register(_WindowCollector(store))
 
 

@@ -92,6 +92,30 @@ class ReferenceIn(_Strict):
     probabilities: list[dict[str, float]] | None = None
 
 
+class PredictRecord(_Strict):
+    id: RecordId | None = None
+    features: Annotated[dict[str, Any], Field(min_length=1)]
+
+
+class PredictBatch(_Strict):
+    records: Annotated[list[PredictRecord], Field(min_length=1)]
+
+
+class Prediction(BaseModel):
+    id: str
+    prediction: Any
+    model_version: str
+    probabilities: dict[str, float] | None = None
+
+
+class PredictResult(BaseModel):
+    model: str
+    model_version: str
+    predictions: list[Prediction]
+    shadow_version: str | None = None
+    canary_rows: int = 0
+
+
 class IngestResult(BaseModel):
     accepted: int
     duplicates: int
@@ -111,8 +135,13 @@ def create_app(
     evaluate_every: float = 60.0,
     max_body_bytes: int = MAX_BODY_BYTES,
     max_batch: int = MAX_BATCH,
+    registry: Any = None,
 ) -> FastAPI:
-    """The monitor's FastAPI app over ``store`` (migrated already)."""
+    """The monitor's FastAPI app over ``store`` (migrated already).
+
+    ``registry`` (a :class:`~tripwire.lifecycle.registry.Registry`, by default one on the
+    store's database) backs ``POST /v1/models/{name}/predict``.
+    """
     scheduler = Scheduler(store, evaluate_every, notifiers)
     metrics = IngestMetrics(store)
 
@@ -140,7 +169,55 @@ def create_app(
     app.include_router(
         _v1_router(store, metrics, scheduler, max_batch), dependencies=[Depends(require_token)]
     )
+    from tripwire.lifecycle.registry import Registry
+    from tripwire.lifecycle.serving import GuardedServer
+
+    server = GuardedServer(registry if registry is not None else Registry(store.url), store)
+    app.state.serving = server
+    app.include_router(
+        _predict_router(server, metrics, max_batch), dependencies=[Depends(require_token)]
+    )
     return app
+
+
+def _predict_router(server: Any, metrics: IngestMetrics, max_batch: int) -> APIRouter:
+    from tripwire.lifecycle.serving import ServingUnavailable
+
+    router = APIRouter(prefix="/v1")
+
+    def answer(name: str, body: PredictBatch) -> PredictResult:
+        if len(body.records) > max_batch:
+            raise HTTPException(
+                413,
+                f"predict batch has {len(body.records)} records; the limit is {max_batch}. "
+                "Split it into smaller batches.",
+            )
+        records = [r.model_dump(exclude_none=True) for r in body.records]
+        try:
+            served = server.predict(name, records)
+        except ServingUnavailable as exc:
+            metrics.serving_errors.labels(name, "unavailable").inc()
+            raise HTTPException(503, str(exc)) from None
+        except TripwireError:
+            metrics.serving_errors.labels(name, "client").inc()
+            raise
+        for p in served.predictions:
+            role = "champion" if p["model_version"] == str(served.champion) else "canary"
+            metrics.served.labels(name, p["model_version"], role).inc()
+        return PredictResult(
+            model=name,
+            model_version=str(served.champion),
+            predictions=[Prediction(**p) for p in served.predictions],
+            shadow_version=None if served.shadow_version is None else str(served.shadow_version),
+            canary_rows=served.canary_rows,
+        )
+
+    @router.post("/models/{name}/predict", tags=["serving"])
+    def predict(name: str, body: PredictBatch) -> PredictResult:
+        """Answer with the registry's champion (challenger in shadow or canary); log each."""
+        return answer(name, body)
+
+    return router
 
 
 def _version() -> str:
