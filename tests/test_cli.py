@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from importlib import resources
+from pathlib import Path
 
 import jsonschema
 import numpy as np
@@ -200,6 +201,42 @@ def test_demo_runs_and_finds_planted_failures(tmp_path):
     assert mixed and mixed[0]["rows"]["train"] == planted["junk_rows"]
     assert (tmp_path / "demo" / "report.html").stat().st_size > 10_000
     assert "HTML report:" in res.stdout
+    # Step 2, the loop: drift incident -> bad candidate rejected -> good one promoted ->
+    # a hand-promoted bad version rolled back by the loop, with no failed prediction.
+    out = res.stdout
+    assert "drift incident(s): input drift" in out, out
+    assert "candidate v2 rejected by the gate" in out
+    assert "candidate v3 audited and promoted" in out
+    assert "rolled back v2 -> v3" in out
+    assert ", 0 failed;" in out
+    _dashboard_shows_the_loop(tmp_path / "demo", out, tmp_path)
+
+
+def _dashboard_shows_the_loop(demo: Path, stdout: str, tmp_path: Path) -> None:
+    """The demo's database on a real `tripwire serve`, its dashboard in headless Chromium."""
+    import re
+
+    from tests.browser import chromium, dump_dom, screenshot
+    from tests.monitor.conftest import Server
+
+    chromium()  # skips with the reason outside CI when the browser is absent
+    db = f"sqlite:///{(demo / 'tripwire.db').resolve()}"
+    found = re.search(r"#token=(\S+)", stdout)
+    assert found, stdout
+    token = found.group(1)
+    server = Server(db, cwd=tmp_path).start()
+    try:
+        dom = dump_dom(f"{server.url}/#token={token}")
+        assert 'data-ready="1"' in dom, dom[:2000]
+        assert 'id="model-electricity"' in dom
+        assert 'data-champion="3"' in dom
+        for action in ("promote", "reject", "rollback", "trigger"):
+            assert f'data-action="{action}"' in dom, action
+        assert 'data-rule="input_drift"' in dom
+        png = screenshot(f"{server.url}/#token={token}", tmp_path / "loop-dashboard.png")
+        assert png.stat().st_size > 20_000
+    finally:
+        server.stop()
 
 
 def test_python_api_matches_cli(german):

@@ -127,4 +127,18 @@ def run_demo(out: Path, echo: Callable[[str], None] = print) -> int:
     echo(f"HTML report: {html_path.resolve()}")
     echo(f"JSON report: {json_path.resolve()}")
     echo(f"What was planted: {(out / 'planted.json').resolve()}")
-    return 0
+    echo("")
+    try:
+        import fastapi  # noqa: F401
+        import sqlalchemy  # noqa: F401
+    except ImportError:
+        echo("Step 2 (monitor and loop) needs the service extra: pip install 'tripwire[service]'.")
+        return 0
+    from tripwire.demo_loop import run_loop_story
+
+    story = run_loop_story(out, echo=echo)
+    echo("")
+    echo("See it on the dashboard (windows, incidents, versions and the trail):")
+    echo(f"  tripwire serve --db {story.db}")
+    echo(f"  then open http://127.0.0.1:8765/#token={story.token}")
+    return 0 if story.failed == 0 else 1

@@ -81,7 +81,7 @@ class Traffic(threading.Thread):
             time.sleep(0.05)
 
 
-def _stream(http: httpx.Client, rows: pd.DataFrame, prefix: str) -> list[str]:
+def _stream(http: httpx.Client, rows: pd.DataFrame, prefix: str, pace: float = 0.05) -> list[str]:
     """Serve ``rows`` through /predict (batches of 100), then send their labels as feedback."""
     versions = []
     for start in range(0, len(rows), 100):
@@ -89,7 +89,7 @@ def _stream(http: httpx.Client, rows: pd.DataFrame, prefix: str) -> list[str]:
         r = http.post("/v1/models/elec/predict", json={"records": _records(chunk, prefix)})
         assert r.status_code == 200, r.text
         versions += [p["model_version"] for p in r.json()["predictions"]]
-        time.sleep(0.05)
+        time.sleep(pace)
     labels = [{"id": f"{prefix}-{i}", "label": y} for i, y in zip(rows.index, rows["class"])]
     for start in range(0, len(labels), 1000):
         r = http.post("/v1/models/elec/feedback", json={"records": labels[start : start + 1000]})
@@ -170,9 +170,10 @@ def test_stream_drift_retrain_gate_promote_and_automatic_rollback(tmp_path: Path
         traffic.start()
 
         # 1. A later period of the market is served by v1; its inputs have moved.
-        served = _stream(http, elec.iloc[20000:23000], "a")
+        # Paced to span several 2-second windows: an incident needs two flagged in a row.
+        served = _stream(http, elec.iloc[20000:23000], "a", pace=0.12)
         assert set(served) == {"1"}
-        time.sleep(2.5)  # let the last window complete
+        time.sleep(4.5)  # a window is complete once the clock is a full window past its end
         http.post("/v1/models/elec/evaluate").raise_for_status()
         alerts = http.get("/v1/alerts", params={"model": "elec", "status": "open"}).json()
         assert any(i["rule"] == "input_drift" for i in alerts["incidents"]), alerts

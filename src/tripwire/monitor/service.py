@@ -212,6 +212,24 @@ def _predict_router(server: Any, metrics: IngestMetrics, max_batch: int) -> APIR
             canary_rows=served.canary_rows,
         )
 
+    @router.get("/models/{name}/lifecycle", tags=["serving"])
+    def lifecycle(name: str) -> dict[str, Any]:
+        """Registry versions, aliases, challenger serving settings and the trail of ``name``."""
+        reg = server.registry
+        versions = reg.versions(name)
+        if not versions:
+            raise NotFoundError(
+                f"no model named {name!r} in the registry; register one with "
+                f"`tripwire registry add {name} MODEL.joblib`."
+            )
+        return {
+            "model": name,
+            "aliases": reg.aliases(name),
+            "serving": reg.serving(name),
+            "versions": [v.to_dict() for v in versions],
+            "trail": [e.to_dict() for e in reg.trail(name)],
+        }
+
     @router.post("/models/{name}/predict", tags=["serving"])
     def predict(name: str, body: PredictBatch) -> PredictResult:
         """Answer with the registry's champion (challenger in shadow or canary); log each."""
