@@ -1,28 +1,44 @@
-"""Label-noise benchmark: tripwire vs cleanlab on the same out-of-fold probabilities.
+"""Label benchmarks: tripwire vs cleanlab on the same out-of-fold probabilities, false alarms
+on clean data, Dawid-Skene on the crowdsourcing data, and speed at 100,000 rows.
 
-Run: PYTHONPATH=src:. OMP_NUM_THREADS=2 /work/venv/bin/python benchmarks/labels.py
-cleanlab runs in /work/venv-peers through a subprocess on the same saved probabilities.
-Also measures false alarms (warnings) on clean random subsamples of each dataset.
+    python benchmarks/labels.py noise  [--datasets german_credit,spambase,adult,wine_red,wine_white]
+    python benchmarks/labels.py clean  [--seeds 5]
+    python benchmarks/labels.py crowd
+    python benchmarks/labels.py speed  [--rows 100000] [--features 20]
+    python benchmarks/labels.py all
+
+Run from the repository root with PYTHONPATH=src:. ; cleanlab runs in /work/venv-peers (or
+--peer PYTHON) through a subprocess on the same saved probabilities, never imported here.
+Results are printed and saved under benchmarks/results/labels-*.json.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
+import platform
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
-from tests import realdata
 
-from tripwire.checks.labels import FLOOR, noise_floor
-from tripwire.data import Roles, prepare
-from tripwire.models import make_baseline
-from tripwire.stats.confident_learning import find_label_issues
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+RESULTS = ROOT / "benchmarks" / "results"
+
+from sklearn.model_selection import StratifiedKFold, cross_val_predict  # noqa: E402
+from tests import realdata  # noqa: E402
+
+from tripwire.checks.labels import is_material, noise_floor, ordinal_ranks  # noqa: E402
+from tripwire.data import Roles, prepare  # noqa: E402
+from tripwire.models import make_baseline  # noqa: E402
+from tripwire.stats.confident_learning import find_label_issues  # noqa: E402
 
 PEER = "/work/venv-peers/bin/python"
 CLEANLAB = """
@@ -34,21 +50,42 @@ print(time.perf_counter() - t); np.save(sys.argv[2], m)
 """
 
 
-def datasets():
-    yield "german_credit", realdata.german_credit(), "class"
-    yield "spambase", realdata.spambase(), realdata.spambase().columns[-1]
-    yield "adult_10k", realdata.adult().sample(10_000, random_state=0), "income"
-    yield "wine_red", realdata.wine("red"), "quality"
+def load(name: str) -> tuple[pd.DataFrame, str]:
+    if name == "german_credit":
+        return realdata.german_credit(), "class"
+    if name == "spambase":
+        df = realdata.spambase()
+        return df, str(df.columns[-1])
+    if name == "adult":
+        return realdata.adult().sample(10_000, random_state=0), "income"
+    if name in ("wine_red", "wine_white"):
+        return realdata.wine(name.split("_")[1]), "quality"
+    raise SystemExit(f"unknown dataset {name}")
 
 
-def oof(X, y, kinds, seed=0):
+def encoded(name: str) -> tuple[pd.DataFrame, np.ndarray, dict, tuple]:
+    """Features, integer labels (classes with fewer than 10 rows dropped: 5 folds), kinds,
+    class values."""
+    df, target = load(name)
+    df = df.reset_index(drop=True)
+    frames, schema = prepare({"train": df}, Roles(target=target))
+    X = frames["train"][list(schema.features)]
+    kinds = {c: schema.kinds[c] for c in schema.features}
+    y0, classes = pd.factorize(df[target].astype(str), sort=True)
+    keep = np.bincount(y0)[y0] >= 10
+    kept = np.unique(y0[keep])
+    y = np.searchsorted(kept, y0[keep])
+    return X[keep].reset_index(drop=True), y, kinds, tuple(np.asarray(classes)[kept])
+
+
+def oof(X: pd.DataFrame, y: np.ndarray, kinds: dict, seed: int = 0) -> np.ndarray:
     cv = StratifiedKFold(5, shuffle=True, random_state=seed)
     model = make_baseline("multiclass", kinds, seed)
     return cross_val_predict(model, X, y.astype(str), cv=cv, method="predict_proba")
 
 
-def inject(y, rate, pattern, rng):
-    k = y.max() + 1
+def inject(y: np.ndarray, rate: float, pattern: str, rng: np.random.Generator):
+    k = int(y.max()) + 1
     y = y.copy()
     if pattern == "uniform":
         flip = rng.random(len(y)) < rate
@@ -60,11 +97,11 @@ def inject(y, rate, pattern, rng):
     return y, flip
 
 
-def cleanlab(y, p):
+def cleanlab(y: np.ndarray, p: np.ndarray, peer: str) -> tuple[np.ndarray, float]:
     with tempfile.TemporaryDirectory() as d:
         np.savez(f"{d}/in.npz", y=y, p=p)
         out = subprocess.run(
-            [PEER, "-c", CLEANLAB, f"{d}/in.npz", f"{d}/out.npy"],
+            [peer, "-c", CLEANLAB, f"{d}/in.npz", f"{d}/out.npy"],
             capture_output=True,
             text=True,
             check=True,
@@ -72,57 +109,221 @@ def cleanlab(y, p):
         return np.load(f"{d}/out.npy"), float(out.stdout.strip().splitlines()[-1])
 
 
-def f1(mask, truth):
-    tp = (mask & truth).sum()
-    return 2 * tp / max(1, mask.sum() + truth.sum())
+def prf(mask: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
+    tp = float((mask & truth).sum())
+    precision = tp / max(1, mask.sum())
+    recall = tp / max(1, truth.sum())
+    return precision, recall, 2 * tp / max(1, mask.sum() + truth.sum())
 
 
-def warns(y, p):
+def warns(y: np.ndarray, p: np.ndarray, classes: tuple) -> bool:
     res = find_label_issues(y, p)
-    fl = noise_floor(y, p)
-    return res.noise_interval[0] >= FLOOR and fl["low"] >= FLOOR and len(res.ranked) >= 5
+    return is_material(res, noise_floor(y, p, ranks=ordinal_ranks(classes)))
 
 
-def main() -> None:
-    rows, alarms = [], []
-    for name, df, target in datasets():
-        df = df.reset_index(drop=True)
-        frames, schema = prepare({"train": df}, Roles(target=target))
-        X = frames["train"][list(schema.features)]
-        kinds = {c: schema.kinds[c] for c in schema.features}
-        y0 = pd.factorize(df[target].astype(str), sort=True)[0]
-        keep = np.bincount(y0)[y0] >= 10  # classes with too few rows for 5 folds
-        X, y0 = X[keep].reset_index(drop=True), pd.factorize(y0[keep], sort=True)[0]
-        for seed in range(3):  # clean random 80% subsamples: false alarms
-            rng = np.random.default_rng(seed)
-            idx = rng.choice(len(y0), int(0.8 * len(y0)), replace=False)
-            alarms.append((name, seed, warns(y0[idx], oof(X.iloc[idx], y0[idx], kinds, seed))))
-            print("clean", alarms[-1], flush=True)
+def best_time(fn, repeats: int = 3) -> float:
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def run_noise(args: argparse.Namespace) -> list[dict[str, Any]]:
+    rows = []
+    for name in args.datasets.split(","):
+        X, y0, kinds, classes = encoded(name)
         for pattern in ("uniform", "class_conditional"):
             for rate in (0.05, 0.1, 0.2):
                 y, truth = inject(y0, rate, pattern, np.random.default_rng(7))
                 p = oof(X, y, kinds)
-                t = time.perf_counter()
+                t_ours = best_time(lambda y=y, p=p: find_label_issues(y, p, n_boot=0))
                 ours = find_label_issues(y, p, n_boot=0).mask
-                t_ours = time.perf_counter() - t
-                theirs, t_cl = cleanlab(y, p)
+                theirs, t_cl = cleanlab(y, p, args.peer)
+                po, ro, fo = prf(ours, truth)
+                pc, rc, fc = prf(theirs, truth)
                 rows.append(
                     dict(
                         dataset=name,
+                        rows=len(y),
+                        classes=len(classes),
                         pattern=pattern,
                         rate=rate,
-                        f1_tripwire=round(f1(ours, truth), 3),
-                        f1_cleanlab=round(f1(theirs, truth), 3),
-                        time_ratio=round(t_cl / max(t_ours, 1e-9), 1),
-                        warns=warns(y, p),
+                        precision_tripwire=round(po, 3),
+                        recall_tripwire=round(ro, 3),
+                        f1_tripwire=round(fo, 3),
+                        precision_cleanlab=round(pc, 3),
+                        recall_cleanlab=round(rc, 3),
+                        f1_cleanlab=round(fc, 3),
+                        seconds_tripwire=round(t_ours, 4),
+                        seconds_cleanlab=round(t_cl, 4),
+                        warns=warns(y, p, classes),
                     )
                 )
-                print(rows[-1], flush=True)
-    out = Path(__file__).parent / "results" / "labels.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"noise": rows, "clean": alarms}, indent=1))
-    fa = sum(a[2] for a in alarms)
-    print(f"false alarms on clean data: {fa}/{len(alarms)}", file=sys.stderr)
+                print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def run_clean(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Warnings of the real labels.issues check on clean random 80% subsamples."""
+    import tripwire
+
+    out = []
+    for name in ("german_credit", "spambase", "adult", "wine_red", "wine_white"):
+        df, target = load(name)
+        df = df.reset_index(drop=True)
+        for seed in range(args.seeds):
+            sub = df.sample(frac=0.8, random_state=seed).reset_index(drop=True)
+            rep = tripwire.audit(sub, target=target, checks=["labels.issues"], random_state=seed)
+            f = rep.by_check("labels.issues")[0]
+            fl = f.evidence["noise_floor"]
+            out.append(
+                dict(
+                    dataset=name,
+                    seed=seed,
+                    rows=len(sub),
+                    severity=f.sev.value,
+                    noise_rate=round(f.evidence["noise_rate"]["estimate"], 3),
+                    noise_low=round(f.evidence["noise_rate"]["low"], 3),
+                    floor_rate=round(fl["rate"], 3),
+                    floor_low=round(fl["low"], 3),
+                    ordinal=fl["ordinal"],
+                )
+            )
+            print(json.dumps(out[-1]), flush=True)
+    return out
+
+
+def run_crowd(args: argparse.Namespace) -> list[dict[str, Any]]:
+    from tripwire.stats.annotators import dawid_skene, krippendorff_alpha, majority_vote
+
+    out = []
+    for name in ("product", "dog"):
+        answers, truth = realdata.crowd(name)
+        item, items = pd.factorize(answers["question"])
+        ann, anns = pd.factorize(answers["worker"])
+        lab, classes = pd.factorize(answers["answer"].astype(str), sort=True)
+        t = time.perf_counter()
+        ds = dawid_skene(item, ann, lab)
+        seconds = time.perf_counter() - t
+        accs = {}
+        for seed in range(5):  # majority-vote ties are broken at random
+            mv = majority_vote(item, lab, len(items), len(classes), seed=seed)
+            gold = truth.set_index("question")["truth"].astype(str)
+            common = np.flatnonzero(pd.Index(items).isin(gold.index))
+            g = gold.loc[items[common]].map({c: i for i, c in enumerate(classes)}).to_numpy()
+            accs[seed] = float((mv[common] == g).mean())
+        out.append(
+            dict(
+                dataset=name,
+                answers=len(answers),
+                items=len(items),
+                annotators=len(anns),
+                gold_items=int(len(common)),
+                alpha=round(krippendorff_alpha(item, lab), 3),
+                accuracy_dawid_skene=round(float((ds.labels[common] == g).mean()), 4),
+                accuracy_majority_mean=round(float(np.mean(list(accs.values()))), 4),
+                accuracy_majority_range=[
+                    round(min(accs.values()), 4),
+                    round(max(accs.values()), 4),
+                ],
+                iterations=ds.iterations,
+                seconds=round(seconds, 3),
+            )
+        )
+        print(json.dumps(out[-1]), flush=True)
+    return out
+
+
+def run_speed(args: argparse.Namespace) -> dict[str, Any]:
+    """End to end labels checks on rows x features, then both kernels on its probabilities."""
+    from sklearn.datasets import make_classification
+
+    import tripwire
+
+    X, y = make_classification(
+        n_samples=args.rows,
+        n_features=args.features,
+        n_informative=args.features // 2,
+        n_classes=3,
+        flip_y=0.0,
+        random_state=0,
+    )
+    rng = np.random.default_rng(0)
+    flip = rng.random(len(y)) < 0.1
+    y_noisy = np.where(flip, (y + rng.integers(1, 3, len(y))) % 3, y)
+    df = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])]).assign(y=y_noisy)
+    t = time.perf_counter()
+    rep = tripwire.audit(df, target="y", checks=["labels."])
+    e2e = time.perf_counter() - t
+    f = rep.by_check("labels.issues")[0]
+    flagged = np.zeros(len(y), bool)
+    flagged[f.rows.get("train", [])] = True
+    per_check = {c.id: round(c.seconds, 2) for c in rep.checks if c.mode == "labels"}
+    # kernels on the same probabilities (a fresh OOF, as the audit's is internal)
+    kinds = {c: "numeric" for c in df.columns if c != "y"}
+    p = oof(df.drop(columns="y"), y_noisy, kinds)
+    t_ours = best_time(lambda: find_label_issues(y_noisy, p, n_boot=0))
+    t_ours_boot = best_time(lambda: find_label_issues(y_noisy, p), repeats=1)
+    theirs, t_cl = cleanlab(y_noisy, p, args.peer)
+    ours = find_label_issues(y_noisy, p, n_boot=0).mask
+    return dict(
+        rows=args.rows,
+        features=args.features,
+        noise=0.1,
+        end_to_end_seconds=round(e2e, 1),
+        per_check_seconds=per_check,
+        severity=f.sev.value,
+        f1_end_to_end=round(prf(flagged, flip)[2], 3),
+        kernel_seconds_tripwire=round(t_ours, 3),
+        kernel_seconds_tripwire_with_interval=round(t_ours_boot, 3),
+        kernel_seconds_cleanlab=round(t_cl, 3),
+        f1_tripwire=round(prf(ours, flip)[2], 3),
+        f1_cleanlab=round(prf(theirs, flip)[2], 3),
+    )
+
+
+def environment(peer: str) -> dict[str, Any]:
+    import sklearn
+
+    import tripwire
+
+    cl = subprocess.run(
+        [peer, "-c", "import cleanlab; print(cleanlab.__version__)"], capture_output=True, text=True
+    )
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "load_average": os.getloadavg(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "tripwire": tripwire.__version__,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "scikit-learn": sklearn.__version__,
+        "cleanlab": cl.stdout.strip() or "not installed",
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("what", choices=["noise", "clean", "crowd", "speed", "all"])
+    ap.add_argument("--datasets", default="german_credit,spambase,adult,wine_red,wine_white")
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--features", type=int, default=20)
+    ap.add_argument("--peer", default=PEER)
+    args = ap.parse_args()
+    RESULTS.mkdir(exist_ok=True)
+    runs = {"noise": run_noise, "clean": run_clean, "crowd": run_crowd, "speed": run_speed}
+    for what in runs if args.what == "all" else [args.what]:
+        env = environment(args.peer)
+        result = runs[what](args)
+        env["load_average_after"] = os.getloadavg()
+        print(json.dumps(result, indent=1) if isinstance(result, dict) else "", flush=True)
+        out = RESULTS / f"labels-{what}.json"
+        out.write_text(json.dumps({"environment": env, "results": result}, indent=1))
+        print(f"saved {out}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,30 @@ def test_clean_data_does_not_warn(spam):
     rep = tripwire.audit(df, target=target, checks=["labels."])
     found = _labels(rep)
     assert found["labels.issues"].sev.value == "info"
+    assert all(f.sev.value == "info" for f in found.values())
+
+
+def test_clean_german_credit_does_not_warn():
+    # the surest decile of a hard task disagrees with clean labels at a few per cent
+    rep = tripwire.audit(realdata.german_credit(), target="class", checks=["labels.issues"])
+    f = _labels(rep)["labels.issues"]
+    assert f.sev.value == "info" and f.evidence["noise_floor"]["low"] < 0.05
+
+
+def test_ordinal_ratings_clean_quiet_and_planted_noise_warns():
+    wine = realdata.wine("red")
+    f = _labels(tripwire.audit(wine, target="quality", checks=["labels.issues"]))["labels.issues"]
+    assert f.sev.value == "info" and f.evidence["noise_floor"]["ordinal"]
+    rng = np.random.default_rng(2)
+    noisy = wine.copy()
+    flip = rng.random(len(wine)) < 0.3  # any rating, as by mistake (some land on the same)
+    noisy.loc[flip, "quality"] = rng.integers(3, 9, flip.sum())
+    flip &= (noisy["quality"] != wine["quality"]).to_numpy()
+    f = _labels(tripwire.audit(noisy, target="quality", checks=["labels.issues"]))["labels.issues"]
+    assert f.sev.value == "warning"
+    flagged = np.zeros(len(wine), bool)
+    flagged[f.rows["train"]] = True
+    assert (flagged & flip).sum() / flagged.sum() > 0.4
 
 
 def test_planted_noise_is_found(spam):
