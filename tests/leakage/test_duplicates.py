@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.model_selection import train_test_split
 
 from tests import realdata
 from tests.leakage.helpers import alarms, by_check, leakage
+from tripwire.checks.leakage import duplicates
 
 
 def test_exact_copies_of_train_in_test_are_found_with_pairs() -> None:
@@ -27,7 +29,12 @@ def test_exact_copies_of_train_in_test_are_found_with_pairs() -> None:
     assert tr.loc[a, cols].astype(str).tolist() == te.loc[b, cols].astype(str).tolist()
 
 
-def test_near_copies_are_found_with_a_calibrated_threshold() -> None:
+@pytest.mark.parametrize("search", ["exact", "clustered"])
+def test_near_copies_are_found_with_a_calibrated_threshold(
+    search: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if search == "clustered":  # the search used above EXACT_PAIRS (large tables)
+        monkeypatch.setattr(duplicates, "EXACT_PAIRS", 0)
     df = realdata.california().sample(5000, random_state=0)
     tr, te = train_test_split(df, test_size=0.3, random_state=0)
     tr, te = tr.reset_index(drop=True), te.reset_index(drop=True)
@@ -46,6 +53,9 @@ def test_near_copies_are_found_with_a_calibrated_threshold() -> None:
     assert len(set(range(len(te), len(te2))) & set(found[0].rows["test"])) >= 140
     pair = ev["closest_pairs"][0]
     assert pair["distance"] <= ev["threshold"]
+    assert ev["search"]["method"] == search
+    if search == "clustered":
+        assert ev["search"]["recall_at_threshold"] >= 0.9 and ev["search"]["probes"] >= 8
     # the same split without the copies is quiet
     assert not alarms(leakage(tr, te, "median_house_value", checks="leakage.near"))
 
