@@ -95,6 +95,15 @@ def find_weak_slices(ctx: AuditContext) -> Iterator[Finding]:
         bar = WARN_EXCESS if ev.binary else WARN_EXCESS_REGRESSION * res.overall_error
         excess_ok = s.expected is None or s.interval[0] - s.expected >= bar
         warn = s.lift >= WARN_LIFT and st >= WARN_STABILITY and excess_ok
+        why_not = []
+        if s.lift < WARN_LIFT:
+            why_not.append(f"its error is under {WARN_LIFT:g}x the overall")
+        if st < WARN_STABILITY:
+            why_not.append(f"it is found again in only {st:.0%} of bootstrap resamples")
+        if not excess_ok:
+            why_not.append(
+                "its error is within what the model expects there (a hard region, not a blind spot)"
+            )
         if s.expected is None:
             ref = f"{_pct(s.error_rest, ev.binary)} on the other rows"
         elif ev.binary:
@@ -143,6 +152,6 @@ def find_weak_slices(ctx: AuditContext) -> Iterator[Finding]:
                 f"Look at rows where {s.rule}: collect more such data, check their labels and "
                 "features, or report performance on this slice separately."
                 if warn
-                else "Worth a look; not stable or large enough to be a warning."
+                else "Worth a look; not a warning because " + "; ".join(why_not) + "."
             ),
         )
