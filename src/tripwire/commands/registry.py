@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -62,6 +63,12 @@ def registry() -> None:
 @click.option("--no-audit", is_flag=True, help="Do not audit --train (faster; nothing recorded).")
 @click.option("--force", is_flag=True, help="Make it champion even with critical audit findings.")
 @click.option("--note", default=None, help="Free text kept with the version.")
+@click.option(
+    "--mlflow-uri",
+    default=None,
+    envvar="MLFLOW_TRACKING_URI",
+    help="MLflow tracking URI, when MODEL is an MLflow URI (models:/NAME@ALIAS, models:/NAME/3).",
+)
 @db_option
 @artifacts_option
 def add(
@@ -74,16 +81,33 @@ def add(
     no_audit: bool,
     force: bool,
     note: str | None,
+    mlflow_uri: str | None,
     db: str,
     artifacts: str | None,
 ) -> None:
-    """Register MODEL (a joblib or skops file of a fitted estimator) as a new version of NAME."""
+    """Register MODEL as a new version of NAME.
+
+    MODEL is a joblib or skops file of a fitted estimator, or, with MLflow installed, an MLflow
+    model URI (models:/NAME@champion, models:/NAME/3, runs:/RUN/model).
+    """
     from tripwire.errors import TripwireError
     from tripwire.lifecycle.evaluate import describe_version
 
     try:
         if (train is None) != (target is None):
             _fail("--train and --target go together: give both or neither.")
+        from tripwire.lifecycle.mlflow_bridge import is_mlflow_uri, pull
+
+        if is_mlflow_uri(model_path):
+            import tempfile
+
+            import joblib
+
+            uri = model_path
+            pulled = pull(uri, mlflow_uri)
+            model_path = str(Path(tempfile.mkdtemp(prefix="tripwire-mlflow-")) / "model.joblib")
+            joblib.dump(pulled, model_path)
+            note = note or f"pulled from MLflow {uri}"
         info = describe_version(
             model_path, train=train, target=target, test=test, run_audit=not no_audit
         )
@@ -212,6 +236,39 @@ def rollback(name: str, reason: str, db: str, artifacts: str | None) -> None:
         _fail(str(exc))
         return
     click.echo(f"{name}: champion v{before} -> v{mv.version} (rollback)")
+
+
+@registry.command("export")
+@click.argument("name")
+@click.argument("version")
+@click.option(
+    "--mlflow-uri",
+    default=None,
+    envvar="MLFLOW_TRACKING_URI",
+    help="MLflow tracking URI (default: MLflow's own default, or MLFLOW_TRACKING_URI).",
+)
+@click.option("--as", "registered_name", default=None, help="Name in MLflow (default: NAME).")
+@db_option
+@artifacts_option
+def export(
+    name: str,
+    version: str,
+    mlflow_uri: str | None,
+    registered_name: str | None,
+    db: str,
+    artifacts: str | None,
+) -> None:
+    """Register VERSION of NAME (a number, 'champion' or 'challenger') in an MLflow registry."""
+    from tripwire.errors import TripwireError
+    from tripwire.lifecycle.mlflow_bridge import push
+
+    try:
+        out = push(_registry(db, artifacts), name, version, mlflow_uri, registered_name)
+    except TripwireError as exc:
+        _fail(str(exc))
+        return
+    aliases = f" with alias {', '.join(out['aliases'])}" if out["aliases"] else ""
+    click.echo(f"{name} v{version}: registered in MLflow as {out['uri']}{aliases}")
 
 
 COMMANDS = [registry, rollback]
