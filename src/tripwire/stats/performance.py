@@ -42,9 +42,13 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def fit_platt(confidence: np.ndarray, correct: np.ndarray, iters: int = 25) -> tuple[float, float]:
-    """Logistic calibration P(correct) = sigmoid(a * logit(confidence) + b) by Newton steps
-    (Platt, 1999), with a weak ridge so separable data stays finite.
+def fit_platt(confidence: np.ndarray, correct: np.ndarray, iters: int = 50) -> tuple[float, float]:
+    """Logistic calibration P(correct) = sigmoid(a * logit(confidence) + b) (Platt, 1999).
+
+    Newton steps on the log-likelihood with a weak ridge towards the identity map (a=1, b=0),
+    each step halved until the penalised log-likelihood improves: the fit cannot diverge, also
+    when confidences pile up near 1 (their logits sit at the clip bound) or the data separate.
+    Platt's smoothed targets keep the slope finite when every prediction is right or wrong.
 
     Examples
     --------
@@ -53,18 +57,42 @@ def fit_platt(confidence: np.ndarray, correct: np.ndarray, iters: int = 25) -> t
     >>> a, b = fit_platt(c, rng.random(20000) < c)
     >>> round(a, 1), abs(round(b, 1))
     (1.0, 0.0)
+    >>> a, b = fit_platt(np.r_[np.full(900, 1.0), np.full(100, 0.6)], np.arange(1000) % 3 > 0)
+    >>> bool(np.isfinite([a, b]).all()), round(float(calibrated(np.array([1.0]), (a, b))[0]), 2)
+    (True, 0.67)
     """
     x = _logit(np.asarray(confidence, dtype=float))
     y = np.asarray(correct, dtype=float)
+    pos = float(y.sum())
+    neg = len(y) - pos
+    # Platt's targets: a 1 counts as (N+ + 1) / (N+ + 2), a 0 as 1 / (N- + 2)
+    t = np.where(y > 0, (pos + 1) / (pos + 2), 1 / (neg + 2))
+    ridge = 1e-3
+
+    def loss(a: float, b: float) -> float:
+        z = a * x + b
+        return float(np.sum(np.logaddexp(0, z) - t * z) + ridge / 2 * ((a - 1) ** 2 + b**2))
+
     a, b = 1.0, 0.0
+    current = loss(a, b)
     for _ in range(iters):
         p = 1 / (1 + np.exp(-np.clip(a * x + b, -50, 50)))
-        w = p * (1 - p) + 1e-9
-        g = np.array([np.sum((p - y) * x) + 1e-3 * (a - 1), np.sum(p - y) + 1e-3 * b])
-        h = np.array([[np.sum(w * x * x) + 1e-3, np.sum(w * x)], [np.sum(w * x), np.sum(w) + 1e-3]])
+        w = p * (1 - p)
+        g = np.array([np.sum((p - t) * x) + ridge * (a - 1), np.sum(p - t) + ridge * b])
+        h = np.array(
+            [[np.sum(w * x * x) + ridge, np.sum(w * x)], [np.sum(w * x), np.sum(w) + ridge]]
+        )
         step = np.linalg.solve(h, g)
-        a, b = a - step[0], b - step[1]
-        if np.abs(step).max() < 1e-8:
+        scale = 1.0
+        while scale > 1e-6:
+            trial = loss(a - scale * step[0], b - scale * step[1])
+            if trial <= current:
+                break
+            scale /= 2
+        else:
+            break  # no step improves: at the optimum up to rounding
+        a, b, current = a - scale * step[0], b - scale * step[1], trial
+        if scale * np.abs(step).max() < 1e-8:
             break
     return float(a), float(b)
 
