@@ -60,6 +60,52 @@ def test_missing_rate_and_unseen(adult):
     assert u.extra["unseen_values"][0] == {"value": "Drone-pilot", "count": 200}
 
 
+def test_rare_categories_on_clean_adult_splits_are_not_unseen_drift(adult):
+    """native_country has a long tail (one country has a single row): on random splits like
+    the zoo's (3,000 rows, 2,000 train vs 1,000 test) some rare countries fall only in the
+    test side by chance. That must be as rare as the level says, and a real new value of 1 %
+    of rows must still stand out."""
+    df = adult.drop_duplicates().reset_index(drop=True)
+    rng = np.random.default_rng(7)
+    p_values, effects = [], []
+    for _ in range(100):
+        s = df["native_country"].iloc[rng.choice(len(df), 3000, replace=False)]
+        ref, cur = s.iloc[1000:].reset_index(drop=True), s.iloc[:1000].reset_index(drop=True)
+        u = uv.unseen_from(uv.test_column(ref, cur, "categorical"))
+        p_values.append(1.0 if u is None else u.p_value)
+        effects.append(0.0 if u is None else u.effect)
+    p = np.array(p_values)
+    assert np.mean(p < 1) > 0.2  # unseen rare values do occur on clean splits
+    assert np.mean(p < 0.05) <= 0.08 and np.mean(p < 0.01) <= 0.03
+    assert p.min() > 1e-5
+    planted = cur.copy()
+    planted.iloc[:10] = "Atlantis"
+    u = uv.unseen_from(uv.test_column(ref, planted, "categorical"))
+    assert u is not None and u.p_value < 1e-4
+    assert u.extra["unseen_values"][0] == {"value": "Atlantis", "count": 10}
+
+
+def test_unseen_null_matches_random_splits():
+    """Both statistics against real random splits of a long-tailed pooled sample."""
+    totals = np.array([500, 300, 1, 1, 1, 1, 2, 2, 3])
+    labels = np.repeat(np.arange(len(totals)), totals)
+    rng = np.random.default_rng(0)
+    counts, largest = [], []
+    for _ in range(4000):
+        perm = rng.permutation(labels)
+        ref = np.bincount(perm[411:], minlength=len(totals))
+        cur = np.bincount(perm[:411], minlength=len(totals))
+        counts.append(int(cur[ref == 0].sum()))
+        largest.append(int(cur[ref == 0].max(initial=0)))
+    k, big = np.array(counts), np.array(largest)
+    mean, p = uv.unseen_null(totals, 400, 411, observed=6)  # the count alone (x2, Bonferroni)
+    assert mean == pytest.approx(k.mean(), abs=0.1)
+    assert p / 2 == pytest.approx(np.mean(k >= 6), abs=0.02)
+    _, p = uv.unseen_null(totals, 400, 411, observed=1, largest=3)  # the largest category
+    # a union bound: at or above the truth (up to the simulation noise of about 0.005)
+    assert np.mean(big >= 3) - 0.015 <= p / 2 <= np.mean(big >= 3) + 0.03
+
+
 def test_datetime_compared_by_calendar():
     days = pd.Series(pd.date_range("2024-01-01", periods=700, freq="D"))
     later = days + pd.Timedelta(days=700)

@@ -25,7 +25,7 @@ identifier     not compared (unique per row)                           --
 
 Overrides: ``method`` in ``ks``, ``wasserstein`` (permutation p-value), ``psi``, ``chi2``,
 ``jensen_shannon`` (G-test p-value), ``unseen`` (categories never seen in the reference,
-against the Good-Turing expectation) and ``missing_rate`` (two proportions).
+against their number under a random split of the pooled rows) and ``missing_rate`` (two proportions).
 """
 
 from __future__ import annotations
@@ -444,7 +444,9 @@ def _from_counts(
         return _untested(column, kind, n, m, f"fewer than {MIN_VALUES} values on a side")
     p, q = ts.shares(ref_counts.astype(float)), ts.shares(cur_counts.astype(float))
     unseen = ref_counts == 0
-    singletons = int(np.count_nonzero(ref_counts == 1))
+    k_unseen = int(cur_counts[unseen].sum())
+    largest = int(cur_counts[unseen].max()) if unseen.any() else 0
+    null_mean, p_unseen = unseen_null(ref_counts + cur_counts, n, m, k_unseen, largest)
     order = np.argsort(-np.abs(q - p), kind="stable")[:12]
     extra: dict[str, Any] = {
         "categories_ref": int(np.count_nonzero(ref_counts)),
@@ -455,8 +457,9 @@ def _from_counts(
         ],
         "jensen_shannon": ts.jensen_shannon(p, q),
         "psi": ts.psi(p, q),
-        "unseen_share": float(q[unseen].sum()),
-        "unseen_expected": singletons / n,
+        "unseen_share": k_unseen / m,
+        "unseen_expected": null_mean / m,
+        "unseen_p_value": p_unseen,
         "unseen_values": [
             {"value": labels[i], "count": int(cur_counts[i])}
             for i in np.flatnonzero(unseen)[np.argsort(-cur_counts[unseen], kind="stable")][:10]
@@ -539,9 +542,10 @@ def unseen_from(result: ColumnDrift) -> ColumnDrift | None:
     """The unseen-categories test derived from a categorical result's counts, or None when
     every current value was seen in the reference.
 
-    The share of current rows whose value never occurs in the reference is compared with its
-    Good-Turing expectation under no shift (the reference share of values seen once), by a
-    one-sided binomial test.
+    The statistic is the number of current rows whose value never occurs in the reference;
+    its null distribution is that of a random split of the pooled rows into the two sample
+    sizes (see :func:`unseen_null`), so rare categories that land on the current side by
+    chance are expected, and only an excess of them is evidence of new values.
 
     Examples
     --------
@@ -557,8 +561,7 @@ def unseen_from(result: ColumnDrift) -> ColumnDrift | None:
     n, m = result.n_ref, result.n_cur
     k = int(round(share * m))
     expected = float(result.extra.get("unseen_expected", 0.0))
-    p0 = max(expected * n, 1.0) / (n + 1)
-    pval = float(stats.binom.sf(k - 1, m, p0))
+    pval = float(result.extra.get("unseen_p_value", 1.0))
     half = 1.96 * math.sqrt(max(share * (1 - share), 1 / m) / m)
     excess = share - expected
     return ColumnDrift(
@@ -579,6 +582,80 @@ def unseen_from(result: ColumnDrift) -> ColumnDrift | None:
             "unseen_values": result.extra.get("unseen_values", []),
         },
     )
+
+
+def unseen_null(
+    totals: np.ndarray, n: int, m: int, observed: int, largest: int = 0
+) -> tuple[float, float]:
+    """Null mean of the number of current rows whose value is absent from the reference, and
+    the p-value of what was observed, when the pooled rows were split at random into ``n``
+    reference and ``m`` current rows.
+
+    A category with ``c`` rows in all lands entirely on the current side with probability
+    ``C(m, c) / C(N, c)``. Two statistics are tested and combined by Bonferroni: ``observed``,
+    the number of unseen current rows (many new rare values; its tail is computed by
+    convolution over the distinct totals, treating categories as independent, which errs on
+    the quiet side since a fixed split makes them slightly negatively dependent; a normal
+    approximation when both are very large), and ``largest``, the rows of the biggest unseen
+    category (one new value; the union bound over categories at least that big).
+
+    Examples
+    --------
+    >>> totals = np.array([500, 300, 1, 1, 1, 1, 2, 2, 3])  # a long tail of rare values
+    >>> mean, p = unseen_null(totals, 400, 411, observed=4, largest=2)
+    >>> round(mean, 2), round(p, 3)  # 4 unseen current rows is unremarkable here
+    (3.44, 0.892)
+    >>> unseen_null(np.r_[totals, 40], 400, 451, observed=44, largest=40)[1] < 1e-9
+    True
+    """
+    from scipy.special import gammaln
+
+    totals = np.asarray(totals, dtype=np.int64)
+    totals = totals[(totals > 0) & (totals <= m)]
+    N = n + m
+    if len(totals) == 0:
+        return 0.0, 1.0 if observed <= 0 else 0.0
+    c, n_c = np.unique(totals, return_counts=True)
+    # log P(all c rows on the current side) = log m!/(m-c)! - log N!/(N-c)!
+    log_p = gammaln(m + 1) - gammaln(m - c + 1) - gammaln(N + 1) + gammaln(N - c + 1)
+    p_c = np.exp(log_p)
+    keep = p_c > 1e-300
+    c, n_c, p_c = c[keep], n_c[keep], p_c[keep]
+    mean = float(np.sum(c * n_c * p_c))
+    if observed <= 0:
+        return mean, 1.0
+    p_largest = min(1.0, float(np.sum((n_c * p_c)[c >= largest]))) if largest > 0 else 1.0
+    return mean, min(1.0, 2 * min(_unseen_sum_tail(c, n_c, p_c, observed, mean), p_largest))
+
+
+def _unseen_sum_tail(
+    c: np.ndarray, n_c: np.ndarray, p_c: np.ndarray, observed: int, mean: float
+) -> float:
+    """P(sum of c * Binomial(n_c, p_c) >= observed), independent terms."""
+    if observed > int(np.sum(c * n_c)):
+        return 0.0
+    if len(c) * (observed + 1) > 5_000_000:
+        var = float(np.sum(c * c * n_c * p_c * (1 - p_c)))
+        z = (observed - 0.5 - mean) / math.sqrt(var) if var > 0 else math.inf
+        return float(stats.norm.sf(z))
+    # distribution of the sum on 0..observed, mass at or above ``observed`` kept in the last bin
+    dist = np.zeros(observed + 1)
+    dist[0] = 1.0
+    for ci, ni, pi in zip(c.tolist(), n_c.tolist(), p_c.tolist()):
+        jmax = min(ni, observed // ci + 1)
+        j = np.arange(jmax + 1)
+        pmf = stats.binom.pmf(j, ni, pi)
+        pmf[-1] += float(stats.binom.sf(jmax, ni, pi))  # j beyond jmax also reaches the end
+        term = np.zeros(observed + 1)
+        np.add.at(term, np.minimum(j * ci, observed), pmf)
+        if observed > 2000:
+            from scipy.signal import fftconvolve
+
+            full = np.clip(fftconvolve(dist, term), 0, None)
+        else:
+            full = np.convolve(dist, term)
+        dist = np.r_[full[:observed], full[observed:].sum()]
+    return float(min(1.0, max(dist[-1], 0.0)))
 
 
 # ---------------------------------------------------------------------------------------
@@ -694,4 +771,5 @@ __all__ = [
     "decide",
     "test_column",
     "unseen_from",
+    "unseen_null",
 ]

@@ -45,7 +45,8 @@ def describe(r: ColumnDrift) -> str:
         vals = ", ".join(f"{v['value']!r} ({v['count']})" for v in e.get("unseen_values", [])[:5])
         return (
             f"{_pct(e['unseen_share'])} of current rows hold values never seen in the reference "
-            f"(about {_pct(e['unseen_expected'])} expected from the reference's rare values): {vals}."
+            f"(about {_pct(e['unseen_expected'])} expected by chance from rare values if both sides "
+            f"came from one population): {vals}."
         )
     if r.method == "calendar":
         parts = "; ".join(
