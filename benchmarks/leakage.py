@@ -1,14 +1,17 @@
-"""Leakage benchmarks: near-duplicate search speed and memory, false alarms on clean splits of
-every real dataset, detection power for planted copies, and deepchecks' train-test samples mix
-check on the same data when deepchecks is installed (its own venv, run by subprocess).
+"""Leakage benchmarks.
+
+speed: the near-duplicate search between two tables of 100,000 rows (20 features), step by
+step, with the recall of the clustered search against the exact one.
+compare: tripwire's leakage checks and deepchecks' leakage checks (default conditions; its own
+venv, run by subprocess) on the same clean splits of 8 real datasets (false alarms) and the
+same planted leaks (power): exact and near copies, a target-leak feature, a group overlap and a
+random split of time-ordered data.
 
     python benchmarks/leakage.py speed [--rows 100000] [--features 20] [--no-exact]
-    python benchmarks/leakage.py false-alarms [--splits 10]
-    python benchmarks/leakage.py power [--trials 20]
-    python benchmarks/leakage.py peer [--python /work/venv-dc/bin/python]
-    python benchmarks/leakage.py all
+    python benchmarks/leakage.py compare [--splits 10] [--trials 10] [--max-rows 5000]
+        [--python /work/venv-dc/bin/python]
 
-Results are printed as Markdown and saved under benchmarks/results/leakage-*.json.
+Results are printed as JSON and saved under benchmarks/results/leakage-*.json.
 """
 
 from __future__ import annotations
@@ -127,169 +130,259 @@ def bench_speed(rows: int, features: int, exact: bool = True) -> dict[str, Any]:
     return out
 
 
-def _datasets() -> dict[str, tuple[pd.DataFrame, str, dict[str, Any]]]:
+def _bike() -> pd.DataFrame:
+    df = realdata_module().bike_hour().drop(columns=["instant", "casual", "registered"])
+    when = pd.to_datetime(df["dteday"]) + pd.to_timedelta(df["hr"], unit="h")
+    return df.drop(columns=["dteday"]).assign(when=when.dt.strftime("%Y-%m-%d %H:%M"))
+
+
+def realdata_module() -> Any:
     from tests import realdata
 
-    bike = realdata.bike_hour().drop(columns=["instant", "casual", "registered"])
+    return realdata
+
+
+def _clean_datasets() -> dict[str, tuple[pd.DataFrame, str, str | None]]:
+    """name -> (data, target, time column or None)."""
+    rd = realdata_module()
+    spam = rd.spambase()
     return {
-        "adult": (realdata.adult(), "income", {}),
-        "german_credit": (realdata.german_credit(), "class", {}),
-        "bank_additional": (realdata.bank_additional(), "y", {}),
-        "spambase": (realdata.spambase(), realdata.spambase().columns[-1], {}),
-        "wine_red": (realdata.wine("red"), "quality", {}),
-        "wine_white": (realdata.wine("white"), "quality", {}),
-        "california": (realdata.california(), "median_house_value", {}),
-        "bike_hour": (bike, "cnt", {}),
-        "elec2": (realdata.elec2(), "class", {"time": "date"}),
+        "adult": (rd.adult(), "income", None),
+        "german_credit": (rd.german_credit(), "class", None),
+        "bank_additional": (rd.bank_additional(), "y", None),
+        "spambase": (spam, str(spam.columns[-1]), None),
+        "wine_red": (rd.wine("red"), "quality", None),
+        "wine_white": (rd.wine("white"), "quality", None),
+        "california": (rd.california(), "median_house_value", None),
+        "bike_hour": (_bike(), "cnt", "when"),
     }
 
 
-def bench_false_alarms(splits: int, max_rows: int = 8000) -> dict[str, Any]:
+#: planted task -> (tripwire check that must fire, deepchecks check that can catch it)
+PLANTED = {
+    "exact copies 1%": ("leakage.train_test_duplicates", "TrainTestSamplesMix"),
+    "exact copies 10%": ("leakage.train_test_duplicates", "TrainTestSamplesMix"),
+    "near copies 1%": ("leakage.near_duplicates", "TrainTestSamplesMix"),
+    "near copies 10%": ("leakage.near_duplicates", "TrainTestSamplesMix"),
+    "target-leak feature": ("leakage.target_leak_features", "FeatureLabelCorrelationChange"),
+    "group overlap": ("leakage.entity_overlap", None),
+    "random split of time data": ("leakage.train_after_test", "DateTrainTestLeakageOverlap"),
+}
+
+
+def _planted(task: str, seed: int, rows: int) -> dict[str, Any]:
     from sklearn.model_selection import train_test_split
 
-    import tripwire
+    rd = realdata_module()
+    rng = np.random.default_rng(seed)
+    if task.startswith(("exact", "near")):
+        df = rd.adult().sample(rows, random_state=seed).reset_index(drop=True)
+        tr, te = train_test_split(df, test_size=0.3, random_state=seed)
+        share = float(task.split()[-1].rstrip("%")) / 100
+        copies = tr.sample(int(round(share * len(te))), random_state=seed).copy()
+        if task.startswith("near"):
+            num = ["age", "fnlwgt", "education_num", "capital_gain", "capital_loss"]
+            num += ["hours_per_week"]
+            iqr = (tr[num].quantile(0.75) - tr[num].quantile(0.25)).replace(0, 1).to_numpy()
+            moved = copies[num].to_numpy(float) + rng.normal(0, 1e-3, (len(copies), 6)) * iqr
+            copies[num] = moved
+        return {"train": tr, "test": pd.concat([te, copies]), "target": "income"}
+    if task == "target-leak feature":
+        df = rd.adult().sample(rows, random_state=seed).reset_index(drop=True)
+        positive = (df["income"] == ">50K").to_numpy()
+        # an account flag set after the outcome: the label with 0.5% of rows flipped
+        flag = np.where(rng.random(len(df)) < 0.995, positive, ~positive).astype(int)
+        df["account_flag"] = flag * 3 + rng.integers(0, 2, len(df))
+        tr, te = train_test_split(df, test_size=0.3, random_state=seed)
+        return {"train": tr, "test": te, "target": "income"}
+    if task == "group overlap":
+        df = rd.california().sample(rows, random_state=seed).reset_index(drop=True)
+        cell = (df["latitude"] // 0.25).astype(int).astype(str)
+        df["district"] = cell + "_" + (df["longitude"] // 0.25).astype(int).astype(str)
+        tr, te = train_test_split(df, test_size=0.3, random_state=seed)
+        return {"train": tr, "test": te, "target": "median_house_value", "group": "district"}
+    if task == "random split of time data":
+        df = _bike().sample(rows, random_state=seed).reset_index(drop=True)
+        tr, te = train_test_split(df, test_size=0.3, random_state=seed)
+        return {"train": tr, "test": te, "target": "cnt", "time": "when"}
+    raise ValueError(task)
 
-    out: dict[str, Any] = {}
-    for name, (df, target, kw) in _datasets().items():
-        if len(df) > max_rows:
-            df = df.sample(max_rows, random_state=0)
-        alarms: dict[str, int] = {}
-        any_alarm = 0
-        seconds = []
+
+def _tasks(splits: int, trials: int, rows: int) -> list[dict[str, Any]]:
+    """Clean random splits (time-ordered for time data) of every dataset, then planted leaks."""
+    from sklearn.model_selection import train_test_split
+
+    tasks = []
+    for name, (df, target, time_col) in _clean_datasets().items():
+        if len(df) > rows:
+            df = df.sample(rows, random_state=0)
         for seed in range(splits):
-            if "time" in kw:  # a clean split of time-ordered data is a time-ordered one
-                df = df.sort_values(kw["time"], kind="stable")
+            if time_col:  # a clean split of time-ordered data keeps the order
+                df = df.sort_values(time_col, kind="stable")
                 start = seed * len(df) // (4 * splits)
                 part = df.iloc[start : start + 3 * len(df) // 4]
                 cut = int(len(part) * 0.7)
                 tr, te = part.iloc[:cut], part.iloc[cut:]
             else:
                 tr, te = train_test_split(df, test_size=0.3, random_state=seed)
-            t0 = time.perf_counter()
-            report = tripwire.audit(
-                tr, te, target=target, checks=["leakage"], random_state=seed, **kw
+            tasks.append(
+                {"task": "clean", "dataset": name, "seed": seed, "train": tr, "test": te}
+                | {"target": target, "time": time_col}
             )
-            seconds.append(time.perf_counter() - t0)
-            hits = {
-                f.check
-                for f in report.findings
-                if f.mode == "leakage" and f.severity.value != "info"
-            }
-            for h in hits:
-                alarms[h] = alarms.get(h, 0) + 1
-            any_alarm += bool(hits)
-        out[name] = {
-            "rows": len(df),
-            "splits": splits,
-            "splits_with_alarm": any_alarm,
-            "alarms_by_check": alarms,
-            "median_seconds": float(np.median(seconds)),
-        }
-        print(name, out[name], flush=True)
-    return out
-
-
-def bench_power(trials: int) -> dict[str, Any]:
-    """Detection rate of planted exact and near copies (share of test rows) on adult."""
-    from sklearn.model_selection import train_test_split
-    from tests import realdata
-
-    import tripwire
-
-    df = realdata.adult().sample(10_000, random_state=0).reset_index(drop=True)
-    num = ["age", "fnlwgt", "education_num", "capital_gain", "capital_loss", "hours_per_week"]
-    out: dict[str, Any] = {}
-    for kind in ("exact", "near"):
-        for share in (0.005, 0.01, 0.02, 0.05):
-            hits = 0
-            for seed in range(trials):
-                tr, te = train_test_split(df, test_size=0.3, random_state=seed)
-                copies = tr.sample(int(share * len(te)), random_state=seed).copy()
-                if kind == "near":
-                    rng = np.random.default_rng(seed)
-                    iqr = (tr[num].quantile(0.75) - tr[num].quantile(0.25)).replace(0, 1).to_numpy()
-                    copies[num] = copies[num] + rng.normal(0, 1e-3, (len(copies), len(num))) * iqr
-                te2 = pd.concat([te, copies], ignore_index=True)
-                check = (
-                    "leakage.train_test_duplicates"
-                    if kind == "exact"
-                    else "leakage.near_duplicates"
-                )
-                report = tripwire.audit(tr, te2, target="income", checks=[check], random_state=seed)
-                hits += any(
-                    f.check == check and f.severity.value != "info" for f in report.findings
-                )
-            out[f"{kind}@{share:.1%}"] = hits / trials
-            print(kind, share, hits / trials, flush=True)
-    return out
+    for task in PLANTED:
+        for seed in range(trials):
+            tasks.append({"task": task, "seed": seed} | _planted(task, seed, rows))
+    return tasks
 
 
 PEER = r"""
-import json, sys, time, resource
-import numpy as np, pandas as pd
-from deepchecks.tabular import Dataset
-from deepchecks.tabular.checks import TrainTestSamplesMix
+import json, sys, time, warnings
+warnings.filterwarnings("ignore")
+# deepchecks 0.19.1 asks scikit-learn for a 'max_error' scorer that scikit-learn 1.9 no longer
+# registers; give it one so that deepchecks imports (no leakage check uses it)
+from sklearn.metrics import _scorer, make_scorer, max_error
+_scorer._SCORERS.setdefault("max_error", make_scorer(max_error, greater_is_better=False))
+import pandas as pd
 import deepchecks
-tr = pd.read_parquet(sys.argv[1]); te = pd.read_parquet(sys.argv[2])
-feats = [c for c in tr.columns if c != "y"]
-t0 = time.perf_counter()
-res = TrainTestSamplesMix(n_samples=None).run(
-    Dataset(tr, label="y", features=feats, cat_features=[]),
-    Dataset(te, label="y", features=feats, cat_features=[]),
-)
-t1 = time.perf_counter()
-print(json.dumps({"seconds": t1 - t0, "value": res.value if not hasattr(res.value, "keys") else {k: (v if isinstance(v, (int, float)) else str(v)[:200]) for k, v in res.value.items()},
-    "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "version": deepchecks.__version__}))
+from deepchecks.tabular import Dataset
+from deepchecks.tabular.checks import (DateTrainTestLeakageDuplicates, DateTrainTestLeakageOverlap,
+    FeatureLabelCorrelationChange, TrainTestSamplesMix)
+for line in open(sys.argv[1]):
+    job = json.loads(line)
+    tr, te = pd.read_csv(job["train"]), pd.read_csv(job["test"])
+    if job["time"]:
+        tr[job["time"]] = pd.to_datetime(tr[job["time"]]); te[job["time"]] = pd.to_datetime(te[job["time"]])
+    cats = [c for c in tr.columns if c not in (job["target"], job["time"]) and tr[c].dtype == object]
+    kw = dict(label=job["target"], cat_features=cats, datetime_name=job["time"])
+    checks = {
+        "TrainTestSamplesMix": TrainTestSamplesMix().add_condition_duplicates_ratio_less_or_equal(),
+        "FeatureLabelCorrelationChange": FeatureLabelCorrelationChange()
+            .add_condition_feature_pps_difference_less_than().add_condition_feature_pps_in_train_less_than(),
+    }
+    if job["time"]:
+        checks["DateTrainTestLeakageOverlap"] = DateTrainTestLeakageOverlap().add_condition_leakage_ratio_less_or_equal()
+        checks["DateTrainTestLeakageDuplicates"] = DateTrainTestLeakageDuplicates().add_condition_leakage_ratio_less_or_equal()
+    t0 = time.perf_counter()
+    out = {}
+    for name, chk in checks.items():
+        try:
+            r = chk.run(Dataset(tr, **kw), Dataset(te, **kw))
+            out[name] = {"passed": bool(r.passed_conditions())}
+        except Exception as e:  # a check that cannot run raises no alarm; say why
+            out[name] = {"passed": True, "error": repr(e)[:200]}
+    print(json.dumps({"id": job["id"], "seconds": time.perf_counter() - t0, "checks": out,
+                      "version": deepchecks.__version__}), flush=True)
 """
 
 
-def bench_peer(python: str, rows: int, features: int) -> dict[str, Any]:
-    """deepchecks TrainTestSamplesMix (exact train-test duplicates) on the speed data, with
-    1% near copies and 1% exact copies planted."""
+def _run_deepchecks(python: str, tasks: list[dict[str, Any]], tmp: Path) -> dict[int, Any]:
+    manifest = tmp / "jobs.jsonl"
+    with manifest.open("w") as fh:
+        for i, t in enumerate(tasks):
+            a, b = tmp / f"{i}-train.csv", tmp / f"{i}-test.csv"
+            t["train"].to_csv(a, index=False)
+            t["test"].to_csv(b, index=False)
+            job = {"id": i, "train": str(a), "test": str(b)}
+            fh.write(json.dumps(job | {"target": t["target"], "time": t.get("time")}) + "\n")
+    script = tmp / "peer.py"
+    script.write_text(PEER)
+    proc = subprocess.run(
+        [python, str(script), str(manifest)], capture_output=True, text=True, timeout=4 * 3600
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr[-3000:])
+    return {r["id"]: r for r in map(json.loads, proc.stdout.strip().splitlines())}
+
+
+def bench_compare(python: str, splits: int, trials: int, rows: int) -> dict[str, Any]:
+    """tripwire's leakage checks and deepchecks' leakage checks (default conditions) on the same
+    clean splits and planted leaks: the share of splits each tool raises an alarm on."""
     import tripwire
 
-    if not Path(python).exists():
-        return {"skipped": f"{python} not found: deepchecks is not installed"}
-    tr, te, planted = synthetic(rows, features, 0.01, 0)
-    rng = np.random.default_rng(5)
-    k = rows // 100
-    exact_at = rng.choice(np.setdiff1d(np.arange(rows), planted), k, replace=False)
-    te.iloc[exact_at] = tr.iloc[rng.choice(rows, k, replace=False)].to_numpy()
-    y = rng.integers(0, 2, rows)
-    tr, te = tr.assign(y=y), te.assign(y=y)
-    with tempfile.TemporaryDirectory() as tmp:
-        a, b, script = Path(tmp, "tr.parquet"), Path(tmp, "te.parquet"), Path(tmp, "peer.py")
-        tr.to_parquet(a)
-        te.to_parquet(b)
-        script.write_text(PEER)
-        proc = subprocess.run(
-            [python, str(script), str(a), str(b)], capture_output=True, text=True, timeout=3600
+    tasks = _tasks(splits, trials, rows)
+    for i, t in enumerate(tasks):
+        t0 = time.perf_counter()
+        kw = {k: t[k] for k in ("time", "group") if t.get(k)}
+        report = tripwire.audit(
+            t["train"],
+            t["test"],
+            target=t["target"],
+            checks=["leakage"],
+            random_state=t["seed"],
+            **kw,
         )
-        if proc.returncode != 0:
-            return {"error": proc.stderr[-2000:]}
-        peer = json.loads(proc.stdout.strip().splitlines()[-1])
-    t0 = time.perf_counter()
-    report = tripwire.audit(tr, te, target="y", checks=["leakage.train_test", "leakage.near"])
-    ours = {
-        f.check: {"flagged": len(f.rows.get("test", [])), "title": f.title} for f in report.findings
-    }
-    return {
-        "planted_exact": k,
-        "planted_near": len(planted),
-        "deepchecks": peer,
-        "tripwire_seconds": time.perf_counter() - t0,
-        "tripwire": ours,
-    }
+        t["tripwire_seconds"] = time.perf_counter() - t0
+        t["tripwire"] = sorted(
+            {f.check for f in report.findings if f.mode == "leakage" and f.severity != "info"}
+        )
+        print(i, t["task"], t.get("dataset", ""), t["tripwire"], flush=True)
+    peer: dict[int, Any] = {}
+    if Path(python).exists():
+        with tempfile.TemporaryDirectory() as tmp:
+            peer = _run_deepchecks(python, tasks, Path(tmp))
+    rows_out = []
+    for i, t in enumerate(tasks):
+        dc = peer.get(i)
+        rows_out.append(
+            {
+                "task": t["task"],
+                "dataset": t.get("dataset"),
+                "seed": t["seed"],
+                "train_rows": len(t["train"]),
+                "test_rows": len(t["test"]),
+                "tripwire_alarms": t["tripwire"],
+                "tripwire_seconds": t["tripwire_seconds"],
+                "deepchecks_alarms": sorted(k for k, v in dc["checks"].items() if not v["passed"])
+                if dc
+                else None,
+                "deepchecks_errors": {
+                    k: v["error"] for k, v in dc["checks"].items() if "error" in v
+                }
+                if dc
+                else None,
+                "deepchecks_seconds": dc["seconds"] if dc else None,
+                "deepchecks_version": dc["version"] if dc else None,
+            }
+        )
+    return {"summary": _summarise(rows_out), "runs": rows_out}
+
+
+def _summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for r in runs:
+        key = f"clean: {r['dataset']}" if r["task"] == "clean" else r["task"]
+        s = out.setdefault(key, {"runs": 0, "tripwire": 0, "deepchecks": 0, "tw_s": [], "dc_s": []})
+        s["runs"] += 1
+        for tool in ("tripwire", "deepchecks"):
+            by_check = s.setdefault(f"{tool}_alarms_by_check", {})
+            for c in r[f"{tool}_alarms"] or []:
+                by_check[c] = by_check.get(c, 0) + 1
+        want_tw, want_dc = PLANTED.get(r["task"], (None, None))
+        if r["task"] == "clean":
+            s["tripwire"] += bool(r["tripwire_alarms"])
+            s["deepchecks"] += bool(r["deepchecks_alarms"])
+        else:
+            s["tripwire"] += want_tw in r["tripwire_alarms"]
+            s["deepchecks"] += bool(want_dc) and want_dc in (r["deepchecks_alarms"] or [])
+        s["tw_s"].append(r["tripwire_seconds"])
+        if r["deepchecks_seconds"] is not None:
+            s["dc_s"].append(r["deepchecks_seconds"])
+    for s in out.values():
+        s["tripwire_median_s"] = float(np.median(s.pop("tw_s")))
+        dc_s = s.pop("dc_s")
+        s["deepchecks_median_s"] = float(np.median(dc_s)) if dc_s else None
+    return out
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("what", choices=["speed", "false-alarms", "power", "peer", "all"])
+    p.add_argument("what", choices=["speed", "compare", "all"])
     p.add_argument("--rows", type=int, default=100_000)
     p.add_argument("--features", type=int, default=20)
     p.add_argument("--no-exact", action="store_true", help="skip the exact search (recall)")
     p.add_argument("--splits", type=int, default=10)
-    p.add_argument("--trials", type=int, default=20)
+    p.add_argument("--trials", type=int, default=10)
+    p.add_argument("--max-rows", type=int, default=5000, help="rows per dataset in compare")
     p.add_argument(
         "--python", default=os.environ.get("DEEPCHECKS_PYTHON", "/work/venv-dc/bin/python")
     )
@@ -297,9 +390,7 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     jobs = {
         "speed": lambda: bench_speed(args.rows, args.features, not args.no_exact),
-        "false-alarms": lambda: bench_false_alarms(args.splits),
-        "power": lambda: bench_power(args.trials),
-        "peer": lambda: bench_peer(args.python, args.rows, args.features),
+        "compare": lambda: bench_compare(args.python, args.splits, args.trials, args.max_rows),
     }
     for name, job in jobs.items():
         if args.what not in (name, "all"):

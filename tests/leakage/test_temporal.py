@@ -33,7 +33,8 @@ def test_time_ordered_split_is_clean() -> None:
     cut = int(len(df) * 0.7)
     found = leakage(df.iloc[:cut], df.iloc[cut:], "cnt", checks="leakage.train_after", time="when")
     found += leakage(df.iloc[:cut], df.iloc[cut:], "cnt", checks="leakage.future", time="when")
-    assert not alarms(found)
+    found += leakage(df.iloc[:cut], df.iloc[cut:], "cnt", checks="leakage.random_vs", time="when")
+    assert not alarms(found), [f.title for f in found]
 
 
 def test_feature_holding_a_later_timestamp_is_found() -> None:
@@ -63,3 +64,11 @@ def test_random_evaluation_is_compared_with_time_ordered() -> None:
     assert lo <= ev["gap"] <= hi
     # electricity prices are autocorrelated: a random split scores higher than the future
     assert ev["random_score"] > ev["time_ordered_score"]
+    # the given test set follows train, so the reported score is order-respecting: info only
+    assert ev["test_follows_train"] and found[0].severity == "info"
+    tr, te = train_test_split(df, test_size=0.3, random_state=0)
+    shuffled = by_check(
+        leakage(tr, te, "class", checks="leakage.random_vs", time="date"),
+        "leakage.random_vs_temporal",
+    )
+    assert shuffled[0].severity == "warning" and not shuffled[0].evidence["test_follows_train"]
