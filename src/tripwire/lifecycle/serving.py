@@ -98,6 +98,8 @@ class GuardedServer:
         self._routes: dict[str, _Route] = {}
         self._models: dict[tuple[str, int], Any] = {}
         self._last_good: dict[str, int] = {}
+        self._schemas: dict[tuple[str, int], Any] = {}
+        self._monitored: set[str] = set()
         self._lock = threading.Lock()
         self._load_locks: dict[tuple[str, int], threading.Lock] = {}
         self.load_failures = 0
@@ -177,13 +179,24 @@ class GuardedServer:
     def _frame(
         self, name: str, version: int, model: Any, features: list[Mapping[str, Any]]
     ) -> pd.DataFrame:
-        mv = self.registry.get(name, version)
-        schema: Mapping[str, str] | None = mv.input_schema
+        key = (name, version)
+        if key not in self._schemas:  # a version's schema never changes: read it once
+            self._schemas[key] = self.registry.get(name, version).input_schema
+        schema: Mapping[str, str] | None = self._schemas[key]
         if not schema and hasattr(model, "feature_names_in_"):
             schema = {str(c): "float64" for c in model.feature_names_in_}
-        frame = pd.DataFrame.from_records(features)
         if not schema:
-            return frame
+            return pd.DataFrame.from_records(features)
+        cols = list(schema)
+        if all(t.startswith(("int", "float", "uint", "Int", "Float")) for t in schema.values()):
+            # The common case, all-numeric inputs: one array, no per-column conversion.
+            try:
+                values = np.array([[f[c] for c in cols] for f in features], dtype=float)
+                if not any(isinstance(f[c], (str, bool)) for f in features for c in cols):
+                    return pd.DataFrame(values, columns=cols)
+            except (KeyError, TypeError, ValueError):
+                pass  # the slow path below says what was wrong
+        frame = pd.DataFrame.from_records(features)
         missing = [c for c in schema if c not in frame.columns]
         if missing:
             raise InputError(
@@ -303,8 +316,11 @@ class GuardedServer:
         return Served(out, champion, shadow_version, canary_rows, latency)
 
     def _ensure_monitored(self, name: str, version: int) -> None:
+        if name in self._monitored:
+            return
         try:
             self.store.get_model(name)
+            self._monitored.add(name)
         except NotFoundError:
             task = self.registry.get(name, version).task or "classification"
             try:
