@@ -38,6 +38,20 @@ def test_clean_german_credit_does_not_warn():
     assert f.sev.value == "info" and f.evidence["noise_floor"]["low"] < 0.05
 
 
+def test_integer_codes_of_unordered_classes_are_not_read_as_ratings():
+    from sklearn.datasets import load_digits  # real handwritten digits shipped with sklearn
+
+    digits = load_digits(as_frame=True).frame
+    rng = np.random.default_rng(0)
+    flip = rng.random(len(digits)) < 0.15
+    noisy = digits.copy()
+    noisy.loc[flip, "target"] = (noisy.loc[flip, "target"] + rng.integers(1, 10, flip.sum())) % 10
+    rep = tripwire.audit(noisy, target="target", checks=["labels.issues"])
+    f = _labels(rep)["labels.issues"]
+    assert not f.evidence["noise_floor"]["ordinal"]
+    assert f.sev.value == "warning"
+
+
 def test_ordinal_ratings_clean_quiet_and_planted_noise_warns():
     wine = realdata.wine("red")
     f = _labels(tripwire.audit(wine, target="quality", checks=["labels.issues"]))["labels.issues"]

@@ -45,22 +45,39 @@ def _wilson_low(k: float, n: float, z: float = 1.96) -> float:
     return float(max(0.0, (centre - z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))) / den))
 
 
-def ordinal_ranks(classes: tuple[Any, ...]) -> np.ndarray | None:
-    """Rank of each class on its numeric scale when the classes are 3 or more integers (an
-    ordinal rating such as wine quality 3-9), else None.
+def ordinal_ranks(classes: tuple[Any, ...], proba: np.ndarray | None = None) -> np.ndarray | None:
+    """Rank of each class on its numeric scale when the classes form an ordinal rating, else
+    None.
+
+    The classes must be 3 or more integers (wine quality 3-9, star ratings). Integers are also
+    used as plain codes of unordered classes, so with ``proba`` the model must confirm the
+    order: for a rating, the two most probable classes of a row are mostly neighbours on the
+    scale. The share of rows where they are must lie at least halfway between chance (2/K,
+    for unordered classes) and 1.
 
     Examples
     --------
     >>> ordinal_ranks(("10", "3", "9")).tolist(), ordinal_ranks(("bad", "good"))
     ([2, 0, 1], None)
+    >>> P = np.array([[0.6, 0.3, 0.1], [0.1, 0.5, 0.4], [0.5, 0.1, 0.4]] * 10)
+    >>> ordinal_ranks(("1", "2", "3"), P) is None  # a third of rows mix the two ends
+    True
     """
     try:
         values = np.array([float(c) for c in classes])
     except (TypeError, ValueError):
         return None
-    if len(values) < 3 or not np.all(np.mod(values, 1) == 0):
+    k = len(values)
+    if k < 3 or not np.all(np.mod(values, 1) == 0):
         return None
-    return np.argsort(np.argsort(values, kind="stable"), kind="stable")
+    ranks = np.argsort(np.argsort(values, kind="stable"), kind="stable")
+    if proba is not None:
+        top2 = np.argsort(-proba, axis=1, kind="stable")[:, :2]
+        adjacent = float(np.mean(np.abs(ranks[top2[:, 0]] - ranks[top2[:, 1]]) == 1))
+        chance = 2.0 / k
+        if adjacent < chance + (1.0 - chance) / 2:
+            return None
+    return ranks
 
 
 def noise_floor(
@@ -113,7 +130,7 @@ def _issues_finding(
     ctx: AuditContext, side: str, labels: np.ndarray, proba: np.ndarray, classes: tuple
 ) -> Finding:
     res = find_label_issues(labels, proba, random_state=ctx.random_state)
-    ranks = ordinal_ranks(classes)
+    ranks = ordinal_ranks(classes, proba)
     floor = noise_floor(labels, proba, ranks=ranks)
     n = len(labels)
     low, high = res.noise_interval

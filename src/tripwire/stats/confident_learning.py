@@ -117,6 +117,25 @@ def calibrate_joint(cj: np.ndarray, class_counts: np.ndarray) -> np.ndarray:
     return scaled / total if total > 0 else scaled
 
 
+def round_rows(counts: np.ndarray) -> np.ndarray:
+    """Round a matrix of expected counts to integers whose row totals are the rounded row
+    sums (largest remainder: floor every cell, then give the missing units of each row to its
+    cells with the largest fractions). Plain rounding of each cell can lose or invent rows.
+
+    Examples
+    --------
+    >>> round_rows(np.array([[2.5, 0.5, 1.0], [0.4, 0.4, 0.2]])).tolist()
+    [[3, 0, 1], [1, 0, 0]]
+    """
+    base = np.floor(counts)
+    missing = np.rint(counts.sum(axis=1) - base.sum(axis=1)).astype(np.int64)
+    order = np.argsort(-(counts - base), axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    rows = np.arange(counts.shape[0])[:, None]
+    ranks[rows, order] = np.arange(counts.shape[1])[None, :]
+    return (base + (ranks < missing[:, None])).astype(np.int64)
+
+
 def estimate_noise_rate(
     labels: np.ndarray, proba: np.ndarray, weights: np.ndarray | None = None
 ) -> float:
@@ -172,7 +191,7 @@ def find_label_issues(
     # prune by noise rate: in each off-diagonal cell (i, j), the rows labelled i with the
     # largest margin p_j - p_i, as many as the cell's estimated count
     mask = np.zeros(n, dtype=bool)
-    cell_counts = np.rint(joint * n).astype(np.int64)
+    cell_counts = round_rows(joint * n)
     given_p = proba[rows, labels]
     for i in range(k):
         idx = np.flatnonzero(labels == i)
