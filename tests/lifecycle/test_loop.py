@@ -105,3 +105,37 @@ def test_nothing_happens_without_a_trigger(elec: pd.DataFrame, tmp_path) -> None
     result = run_once(_config("tests.lifecycle.trainers:fit"), reg, FrameSource(stream))
     assert result.actions == ["no trigger fired"]
     assert [e.action for e in reg.trail("elec")] == ["register", "alias"]
+
+
+def test_monitor_incidents_trigger_retraining(elec: pd.DataFrame, tmp_path) -> None:
+    """Open drift and performance incidents in a real store fire the loop's triggers."""
+    import time
+
+    from tripwire.lifecycle.source import MonitorSource
+    from tripwire.lifecycle.triggers import LoopState, TriggerConfig, due_triggers
+    from tripwire.monitor.store import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'tw.db'}").migrate()
+    store.create_model("elec", task="classification", window_seconds=60)
+    source = MonitorSource(store)
+    assert source.open_drift_incidents("elec") == source.open_performance_incidents("elec") == 0
+    model_id = store.get_model("elec").id
+    for rule in ("performance", "input_drift"):
+        store.upsert_incident(
+            model_id,
+            {"rule": rule, "status": "open", "severity": "warning", "first_window": 0,
+             "last_window": 60, "title": rule, "evidence": {}},
+        )  # fmt: skip
+    assert source.open_drift_incidents("elec") == 1
+    assert source.open_performance_incidents("elec") == 1
+    state = LoopState(
+        now=time.time(),
+        last_trained_at=time.time(),
+        open_drift_incidents=source.open_drift_incidents("elec"),
+        open_performance_incidents=source.open_performance_incidents("elec"),
+    )
+    fired = due_triggers(state, TriggerConfig())
+    assert [t.kind for t in fired] == ["drift", "performance"]
+    assert "estimated before labels" in fired[1].reason
+    off = TriggerConfig(on_drift_incident=False, on_performance_incident=False)
+    assert due_triggers(state, off) == []

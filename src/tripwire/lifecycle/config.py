@@ -19,6 +19,7 @@ A complete example (every key but ``[model]`` ``name`` has a default)::
     [triggers]
     every_hours = 168             # schedule; omit to switch off
     drift_incident = true         # an open drift incident
+    performance_incident = true   # an open performance incident (estimated or realized)
     performance_drop = 0.05       # realized or estimated metric this far below the baseline
     min_new_labels = 1000         # this many new labelled rows since the last training
 
@@ -98,7 +99,13 @@ _SECTIONS: dict[str, set[str]] = {
     "model": {"name", "target", "train"},
     "service": {"db"},
     "retrain": {"entry", "command", "include_original", "max_rows"},
-    "triggers": {"every_hours", "drift_incident", "performance_drop", "min_new_labels"},
+    "triggers": {
+        "every_hours",
+        "drift_incident",
+        "performance_incident",
+        "performance_drop",
+        "min_new_labels",
+    },
     "gate": {"margin", "level", "slice_columns", "slice_tolerance", "holdout_share"},
     "rollback": {"max_drop", "windows", "min_rows", "window_rows"},
     "serving": {"shadow", "canary_share"},
@@ -173,6 +180,7 @@ def parse_config(data: Mapping[str, Any], where: str = "tripwire.toml") -> LoopC
             if every is None
             else _number(t, "every_hours", where, 0, 0, 1e6) * 3600,
             on_drift_incident=bool(t.get("drift_incident", True)),
+            on_performance_incident=bool(t.get("performance_incident", True)),
             performance_drop=(
                 None
                 if t.get("performance_drop") is None and "performance_drop" in t

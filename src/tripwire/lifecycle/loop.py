@@ -52,6 +52,8 @@ class LoopSource(Protocol):
 
     def open_drift_incidents(self, model: str) -> int: ...
 
+    def open_performance_incidents(self, model: str) -> int: ...
+
 
 @dataclass
 class PassResult:
@@ -210,6 +212,7 @@ def run_once(
         now=now,
         last_trained_at=last_at,
         open_drift_incidents=source.open_drift_incidents(name),
+        open_performance_incidents=source.open_performance_incidents(name),
         baseline_metric=baseline,
         latest_metric=latest,
         new_labels=new_labels,
@@ -358,12 +361,18 @@ class FrameSource:
     feature columns; ``drift_incidents`` is the number of open drift incidents to report.
     """
 
-    def __init__(self, frame: pd.DataFrame, drift_incidents: int = 0) -> None:
+    def __init__(
+        self, frame: pd.DataFrame, drift_incidents: int = 0, performance_incidents: int = 0
+    ) -> None:
         self.frame = frame
         self.drift_incidents = drift_incidents
+        self.performance_incidents = performance_incidents
 
     def labelled(self, model: str) -> pd.DataFrame:
         return self.frame.sort_values("timestamp", kind="stable").reset_index(drop=True)
 
     def open_drift_incidents(self, model: str) -> int:
         return self.drift_incidents
+
+    def open_performance_incidents(self, model: str) -> int:
+        return self.performance_incidents

@@ -58,11 +58,17 @@ class MonitorSource:
         frame["label"] = [json.loads(x) for x in labels]
         return frame
 
-    def open_drift_incidents(self, model: str) -> int:
+    def _open(self, model: str, rules: tuple[str, ...]) -> int:
         try:
             info = self.store.get_model(model)
         except NotFoundError:
             return 0
-        return sum(
-            1 for i in self.store.incidents(info.id, status="open") if i["rule"] in DRIFT_RULES
-        )
+        return sum(1 for i in self.store.incidents(info.id, status="open") if i["rule"] in rules)
+
+    def open_drift_incidents(self, model: str) -> int:
+        return self._open(model, DRIFT_RULES)
+
+    def open_performance_incidents(self, model: str) -> int:
+        """Open incidents of the monitor's performance rule: the window's blended estimate
+        (confidence-based before labels arrive, realized as they do) fell below baseline."""
+        return self._open(model, ("performance",))

@@ -15,6 +15,7 @@ class TriggerConfig:
 
     every_seconds: float | None = None
     on_drift_incident: bool = True
+    on_performance_incident: bool = True
     performance_drop: float | None = 0.05
     min_new_labels: int | None = None
 
@@ -26,6 +27,7 @@ class LoopState:
     now: float
     last_trained_at: float
     open_drift_incidents: int = 0
+    open_performance_incidents: int = 0
     baseline_metric: float | None = None
     latest_metric: float | None = None
     latest_metric_kind: str = "realized"
@@ -62,7 +64,15 @@ def due_triggers(state: LoopState, config: TriggerConfig) -> list[Trigger]:
         )
     if config.on_drift_incident and state.open_drift_incidents > 0:
         fired.append(Trigger("drift", f"{state.open_drift_incidents} open drift incident(s)"))
-    if (
+    if config.on_performance_incident and state.open_performance_incidents > 0:
+        fired.append(
+            Trigger(
+                "performance",
+                f"{state.open_performance_incidents} open performance incident(s) in the monitor "
+                "(estimated before labels, or realized)",
+            )
+        )
+    elif (
         config.performance_drop is not None
         and state.baseline_metric is not None
         and state.latest_metric is not None
