@@ -3,8 +3,10 @@
 Exact duplicates are found by hashing the feature values of each row. Near duplicates are
 nearest neighbours closer than a threshold calibrated on train (see
 :mod:`tripwire.stats.neighbors`). Both are compared with the rate expected under an honest
-random split, measured inside train, with a one-sided binomial test, so that datasets with
-naturally repeated rows (few distinct values) do not raise false alarms.
+random split, measured inside train, so that datasets with naturally repeated rows (few
+distinct values) do not raise false alarms: exact copies by a one-sided binomial test and by
+random re-splits of the pooled rows (copies come in groups that move together), near copies
+by a two-proportion test against the calibration rows (the calibrated rate is an estimate).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ CRITICAL_SHARE = 0.05
 TRAIN_DUP_WARN_SHARE = 0.05
 MIN_INFLATION = 0.01
 CALIBRATION_ROWS = 5_000
+RESPLITS = 200
 #: Above this many train x test pairs, candidates come from a clustered (inverted-file) search.
 EXACT_PAIRS = 1e9
 
@@ -45,9 +48,45 @@ def _excess(observed: int, n: int, expected_rate: float) -> tuple[float, float]:
     return p, observed / n - rate
 
 
+def _two_sample_excess(
+    observed: int, n: int, calibration: np.ndarray, partners: np.ndarray, rows: np.ndarray
+) -> float:
+    """One-sided p-value that ``observed`` of ``n`` test rows exceed the near rate of the
+    calibration rows (``calibration`` flags them, ``partners`` are their neighbours): a
+    two-proportion z-test, since the calibrated rate is itself an estimate, whose calibration
+    variance is widened by the design effect of mutual pairs (both rows of a close pair are
+    flagged, so they count as one observation)."""
+    k, m = int(calibration.sum()), len(calibration)
+    pairs = np.sort(np.stack([rows[calibration], partners[calibration]], axis=1), axis=1)
+    deff = k / max(len(np.unique(pairs, axis=0)), 1) if k else 1.0
+    pooled = (observed + k) / (n + m)
+    se = np.sqrt(pooled * (1 - pooled) * (1 / n + deff / m))
+    return float(sps.norm.sf((observed / n - k / m) / se)) if se > 0 else 1.0
+
+
 def _within_rate(hashes: np.ndarray) -> float:
     """Share of rows whose value repeats elsewhere in the same table."""
     return float(pd.Series(hashes).duplicated(keep=False).mean())
+
+
+def _resplit_null(
+    h_train: np.ndarray, h_test: np.ndarray, rng: np.random.Generator
+) -> tuple[float, float]:
+    """Mean and standard deviation of (share of test rows found in train) minus (share of train
+    rows repeated in train) over random re-splits of the pooled rows, sizes kept.
+
+    Repeated values come in groups that move together, so the spread of this difference is
+    wider than a binomial count assumes; the re-splits measure it on the data itself.
+    """
+    codes = pd.factorize(np.concatenate([h_train, h_test]))[0]
+    n_te, n_codes = len(h_test), int(codes.max()) + 1
+    diffs = np.empty(RESPLITS)
+    for k in range(RESPLITS):
+        perm = rng.permutation(codes)
+        te, tr = perm[:n_te], perm[n_te:]
+        count = np.bincount(tr, minlength=n_codes)
+        diffs[k] = (count[te] > 0).mean() - (count[tr] > 1).mean()
+    return float(diffs.mean()), float(diffs.std(ddof=1))
 
 
 @check("leakage.train_test_duplicates", mode=MODE, requires=("test",), order=20)
@@ -64,7 +103,12 @@ def find_train_test_duplicates(ctx: AuditContext) -> Iterator[Finding]:
         return
     share = n_dup / n_test
     expected = _within_rate(h_train)
-    p, excess = _excess(n_dup, n_test, expected)
+    p_binom, excess = _excess(n_dup, n_test, expected)
+    # an honest split must also be unlikely under random re-splits of the same rows; the
+    # larger p-value of the two decides (groups of repeated rows widen the re-split spread)
+    null_mean, null_sd = _resplit_null(h_train, h_test, ctx.rng(13))
+    z = (share - expected - null_mean) / null_sd if null_sd > 0 else np.inf
+    p = max(p_binom, float(sps.norm.sf(z)))
     first = pd.Series(np.arange(len(h_train)), index=h_train)
     first = first[~first.index.duplicated()]
     partner = first.reindex(h_test[in_train]).to_numpy()
@@ -86,7 +130,9 @@ def find_train_test_duplicates(ctx: AuditContext) -> Iterator[Finding]:
         detail=(
             f"{n_dup:,} of {n_test:,} test rows have the same feature values as a train row; "
             f"an honest split of this data would give about {expected:.2%} (the share of train rows "
-            f"repeated inside train), binomial p = {p:.2g}."
+            f"repeated inside train), binomial p = {p_binom:.2g}; over {RESPLITS} random re-splits "
+            f"of the pooled rows the test share exceeds the train share by {null_mean:+.2%} "
+            f"(sd {null_sd:.2%}), here by {share - expected:+.2%}, p = {p:.2g}."
             + (
                 f" Their labels agree with the train copy in {agree:.1%} of pairs."
                 if agree is not None
@@ -105,6 +151,9 @@ def find_train_test_duplicates(ctx: AuditContext) -> Iterator[Finding]:
             "share": share,
             "expected_share": expected,
             "p_value": p,
+            "binomial_p_value": p_binom,
+            "resplit_difference_mean": null_mean,
+            "resplit_difference_sd": null_sd,
             "label_agreement": agree,
             "pairs_train_test": pairs,
         },
@@ -146,6 +195,7 @@ def find_near_duplicates(ctx: AuditContext) -> Iterator[Finding]:
         return
     exact_near = (within.distance <= tau) & (within.distance > 0)
     expected = float(np.mean(exact_near))
+    calibration, partners = exact_near, within.index
     search: dict[str, object] = {"method": "exact"}
     if float(len(a)) * len(b) <= EXACT_PAIRS:
         cross = nearest(a, b)
@@ -156,6 +206,7 @@ def find_near_duplicates(ctx: AuditContext) -> Iterator[Finding]:
         approx = index.query(a[sample], exclude=sample)
         approx_near = (approx.distance <= tau) & (approx.distance > 0)
         expected = float(np.mean(approx_near))
+        calibration, partners = approx_near, approx.index
         search = {
             "method": "clustered",
             "cells": len(index.centers_),
@@ -170,7 +221,8 @@ def find_near_duplicates(ctx: AuditContext) -> Iterator[Finding]:
     n_near, n = int(near.sum()), len(te)
     if n_near == 0:
         return
-    p, excess = _excess(n_near, n, expected)
+    p = _two_sample_excess(n_near, n, calibration, partners, sample)
+    excess = n_near / n - expected
     share = n_near / n
     leak = p < ALPHA and excess >= MIN_EXCESS_SHARE
     test_rows = te.index[near].tolist()
@@ -194,7 +246,7 @@ def find_near_duplicates(ctx: AuditContext) -> Iterator[Finding]:
             f"{n_near:,} of {n:,} test rows (exact copies excluded) lie within {tau:.3g} of a train "
             f"row on the robust scale, a distance that only {expected:.2%} of train rows reach "
             f"to their own nearest neighbour (threshold = the {NEAR_QUANTILE:.0%} quantile of "
-            f"neighbour distances in train); binomial p = {p:.2g}."
+            f"neighbour distances in train); two-proportion p = {p:.2g}."
             + (
                 f" Candidates came from the {search['probes']} nearest of {search['cells']} "
                 f"k-means cells of train; that search found {search['recall_at_threshold']:.1%} "
