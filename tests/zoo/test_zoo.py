@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from benchmarks.zoo import datasets, generate, score
+from benchmarks.zoo import compare, datasets, generate, score
 
 AUDIT_MODES = ("labels", "leakage", "metrics", "drift", "robustness")
 
@@ -125,3 +125,33 @@ def test_tripwire_runs_through_the_cli(zoo: Path) -> None:
     assert rec["crash"] is None, rec["crash"]
     assert (zoo / "drift-label-shift-bank_marketing" / "tripwire.json").exists()
     assert isinstance(rec["hit"]["drift"], bool)
+
+
+def test_peer_runs_only_on_its_task_and_a_missing_environment_is_a_crash(
+    zoo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(score.PEERS, "cleanlab", ("labels", "/nonexistent/bin/python"))
+    s = score.score(zoo, "cleanlab")["summary"]
+    n_label = sum(t["family"].startswith("labels-") for t in truths(zoo))
+    n_audit_controls = sum(t["control"] and t["command"] == "audit" for t in truths(zoo))
+    assert s["scenarios"] == n_label + n_audit_controls
+    assert set(s["recall"]) == {"labels"}
+    assert len(s["crashes"]) == s["scenarios"]
+    assert "make bench-peers" in next(iter(s["crashes"].values()))
+
+
+def test_side_by_side_tables_separate_the_reference_tools(zoo: Path, tmp_path: Path) -> None:
+    result = compare.compare(zoo, ["silent", "alarmist"], jobs=1)
+    for task, rows in result["tasks"].items():
+        loud, quiet = rows["alarmist"], rows["silent"]
+        assert loud["recall"] == 1.0 and quiet["recall"] == 0.0, task
+        assert loud["controls_mode_alarm"] == loud["controls"] > 0
+        assert quiet["controls_any_alarm"] == 0
+    assert result["tasks"]["labels"]["silent"]["label_rows"]["f1"] == 0.0
+    md = compare.format_markdown(result)
+    assert "| alarmist |" in md and "| drift-label-shift |" in md
+    page = tmp_path / "RESULTS.md"
+    page.write_text(f"# R\n{compare.START}\nold\n{compare.END}\n## next\n")
+    compare.write_block(page, md)
+    text = page.read_text()
+    assert "old" not in text and "| silent |" in text and text.endswith("## next\n")
