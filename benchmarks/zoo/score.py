@@ -245,7 +245,8 @@ def score(
     only: list[str] | None = None,
     tasks: list[str] | None = None,
 ) -> dict[str, Any]:
-    folders = sorted(p.parent for p in scenarios.glob("*/truth.json"))
+    # absolute: each tool runs with its scenario folder as working directory
+    folders = sorted(p.parent.absolute() for p in scenarios.glob("*/truth.json"))
     if only:
         folders = [f for f in folders if any(f.name.startswith(p) for p in only)]
     if tool in PEERS:  # a peer runs only on the scenarios of its task
