@@ -217,8 +217,9 @@ monitor in the same request; with the challenger in shadow it also predicts and 
 Alias changes under load: {s["switches"]} changes made with the CLI (`registry promote` and
 `rollback`, alternating) while two client threads sent {s["requests"]:,} predict requests:
 **{s["failed"]} failed**. The new version answered a median {s["delay_median_s"]:.2f} s
-(max {s["delay_max_s"]:.2f} s) after the CLI command returned (the service re-reads aliases
-at most once a second; no restart).
+(max {s["delay_max_s"]:.2f} s) after the CLI command returned: the service re-reads aliases at
+most once a second, and a CLI process takes longer than that to start and commit, so by the
+time it returns the service has usually switched already. No restart.
 
 The whole loop (drift incident, rejected and promoted candidates, automatic rollback, zero
 failed requests under steady traffic) is the end-to-end test
