@@ -216,6 +216,43 @@ def calibration(trials: int, n: int = 5000, shifted: int = 2, delta: float = 0.1
     return results
 
 
+def c2st_calibration(trials: int, n: int = 5000) -> dict[str, Any]:
+    """The domain classifier's p-value on clean random splits: its share below each level
+    should be that level (the held-out Mann-Whitney test is exact under no shift)."""
+    from scipy import stats
+
+    from tripwire.stats.c2st import classifier_two_sample_test
+
+    src = sources()
+    rng = np.random.default_rng(4242)
+    p_values, aucs = [], []
+    for i in range(trials):
+        ref, cur = trial(src, rng, n)
+        r = classifier_two_sample_test(
+            ref.to_numpy(dtype=float),
+            cur.to_numpy(dtype=float),
+            feature_names=list(ref.columns),
+            drivers=False,
+            random_state=i,
+        )
+        p_values.append(r.p_value)
+        aucs.append(r.auc)
+    p = np.array(p_values)
+    levels = (0.01, 0.05, 0.1)
+    return {
+        "trials": trials,
+        "rows_per_side": n,
+        "below": {
+            str(a): {"rate": float(np.mean(p < a)), "ci": wilson(int(np.sum(p < a)), trials)}
+            for a in levels
+        },
+        "uniform_ks_pvalue": float(stats.kstest(p, "uniform").pvalue),
+        "auc_mean": float(np.mean(aucs)),
+        "auc_sd": float(np.std(aucs)),
+        "p_values": p.tolist(),
+    }
+
+
 def wilson(k: int, n: int) -> list[float]:
     from tripwire.stats.performance import wilson as w
 
@@ -363,9 +400,9 @@ def run_tripwire(ref_path: str, cur_path: str) -> None:
     ref = pd.read_csv(ref_path)
     cur = pd.read_csv(cur_path)
     loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     report = tripwire.drift(ref, cur)
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     drifted = {
         c for f in report.by_check("drift.columns") if f.sev.value != "info" for c in f.columns
     }
@@ -374,6 +411,7 @@ def run_tripwire(ref_path: str, cur_path: str) -> None:
             {
                 "tool": "tripwire",
                 "seconds": seconds,
+                "cpu_seconds": cpu,
                 "import_seconds": t_import,
                 "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 "rss_after_load_mb": loaded,
@@ -413,6 +451,7 @@ def speed(
                         tool,
                     ]
                 )
+                load = os.getloadavg()[0]
                 t0 = time.perf_counter()
                 res = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=3600)
                 wall = time.perf_counter() - t0
@@ -422,6 +461,8 @@ def speed(
                     continue
                 out = json.loads(res.stdout.strip().splitlines()[-1])
                 out["process_wall_seconds"] = wall
+                out["load_before"] = load
+                out["repeat"] = rep
                 runs.setdefault(tool, []).append(out)
                 print(out, flush=True)
     summary = {}
@@ -432,6 +473,8 @@ def speed(
             continue
         summary[tool] = {
             "seconds": float(np.median([r["seconds"] for r in ok])),
+            "cpu_seconds": float(np.median([r.get("cpu_seconds", np.nan) for r in ok])),
+            "load": [min(r["load_before"] for r in ok), max(r["load_before"] for r in ok)],
             "import_seconds": float(np.median([r["import_seconds"] for r in ok])),
             "process_wall_seconds": float(np.median([r["process_wall_seconds"] for r in ok])),
             "peak_rss_mb": float(max(r["peak_rss_mb"] for r in ok)),
@@ -538,6 +581,31 @@ def markdown() -> str:
             "Benjamini-Hochberg over all column tests and the domain classifier.",
             "",
         ]
+    cc = _load("c2st")
+    if cc:
+        b = cc["below"]
+        lines += [
+            f"### Domain classifier (C2ST) p-values on {cc['trials']} clean splits",
+            "",
+            "The same kind of clean random splits (20 real numeric columns, "
+            f"{cc['rows_per_side']:,} rows per side, a new seed for the classifier's fit/test "
+            "split in each trial); the p-value is the Mann-Whitney test of held-out scores, "
+            "exact under no shift whatever the classifier learned. Share of trials below each "
+            "level, with 95% Wilson intervals:",
+            "",
+            "| level | share of clean trials below it |",
+            "|---|---|",
+            *[
+                f"| {a} | {_pct(v['rate'])} [{_pct(v['ci'][0])}, {_pct(v['ci'][1])}] |"
+                for a, v in b.items()
+            ],
+            "",
+            f"Kolmogorov-Smirnov test of the p-values against uniform: p = "
+            f"{cc['uniform_ks_pvalue']:.2f}. Held-out AUC {cc['auc_mean']:.3f} on average "
+            f"(SD {cc['auc_sd']:.3f}).",
+            "",
+            *_when(cc),
+        ]
     sens = _load("sensitivity")
     if sens:
         lines += [
@@ -594,11 +662,14 @@ def markdown() -> str:
             "(tripwire: column tests, missing rates, unseen categories, domain classifier on "
             "5,000 rows per side, sensitivity). Imports are timed separately. Peak memory is the "
             "process's peak RSS (including the loaded data; 'after load' is the RSS once the data "
-            "is in memory, pandas 3 string columns are smaller than pandas 2 objects).",
+            "is in memory, pandas 3 string columns are smaller than pandas 2 objects). Times are "
+            "medians over the repeats (Evidently once); CPU time is the process's user + system "
+            "time during the call (all threads), which other agents' load inflates less than "
+            "wall time. The 1-minute load average before each run is given.",
             "",
             *_when(sp),
-            "| tool | report time | tripwire faster by | import time | peak RSS | RSS after load | columns flagged |",
-            "|---|---|---|---|---|---|---|",
+            "| tool | report time | tripwire faster by | CPU time | faster by (CPU) | import time | peak RSS | RSS after load | columns flagged | runs | load |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for tool in ("tripwire", *PEERS):
             s = tools.get(tool)
@@ -608,10 +679,15 @@ def markdown() -> str:
                 lines.append(f"| {tool} | failed: {s['error'][:80]} | | | | | |")
                 continue
             ratio = s["seconds"] / tw["seconds"] if tw.get("seconds") else float("nan")
+            cpu = s.get("cpu_seconds", float("nan"))
+            cpu_ratio = cpu / tw["cpu_seconds"] if tw.get("cpu_seconds") else float("nan")
+            load = s.get("load", [float("nan")] * 2)
+            same = "—" if tool == "tripwire" else None
             lines.append(
-                f"| {tool} | {s['seconds']:.1f} s | {'—' if tool == 'tripwire' else f'{ratio:.1f}x'} | "
-                f"{s['import_seconds']:.1f} s | {s['peak_rss_mb']:,.0f} MB | {s['rss_after_load_mb']:,.0f} MB | "
-                f"{s['drifted_columns']} |"
+                f"| {tool} | {s['seconds']:.1f} s | {same or f'{ratio:.1f}x'} | {cpu:.1f} s | "
+                f"{same or f'{cpu_ratio:.1f}x'} | {s['import_seconds']:.1f} s | "
+                f"{s['peak_rss_mb']:,.0f} MB | {s['rss_after_load_mb']:,.0f} MB | "
+                f"{s['drifted_columns']} | {s['runs']} | {load[0]:.1f}-{load[1]:.1f} |"
             )
         lines.append("")
     return "\n".join(lines)
@@ -629,7 +705,16 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument(
         "what",
-        choices=["all", "calibration", "sensitivity", "cbpe", "speed", "report", "run-tripwire"],
+        choices=[
+            "all",
+            "calibration",
+            "c2st",
+            "sensitivity",
+            "cbpe",
+            "speed",
+            "report",
+            "run-tripwire",
+        ],
     )
     ap.add_argument("paths", nargs="*")
     ap.add_argument("--trials", type=int, default=200)
@@ -640,7 +725,11 @@ def main() -> None:
         run_tripwire(*args.paths)
         return
     OUT.mkdir(parents=True, exist_ok=True)
-    todo = ["cbpe", "sensitivity", "speed", "calibration"] if args.what == "all" else [args.what]
+    todo = (
+        ["cbpe", "sensitivity", "speed", "c2st", "calibration"]
+        if args.what == "all"
+        else [args.what]
+    )
     if args.what != "report":
         meta = {
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -656,6 +745,7 @@ def main() -> None:
         t0 = time.perf_counter()
         res = {
             "calibration": lambda: calibration(args.trials),
+            "c2st": lambda: c2st_calibration(args.trials),
             "sensitivity": lambda: sensitivity(),
             "cbpe": lambda: cbpe(),
             "speed": lambda: speed(args.rows, tools=tuple(args.tools.split(","))),
@@ -664,7 +754,7 @@ def main() -> None:
         res["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         res["command"] = (
             f"python benchmarks/drift.py {what}"
-            + (f" --trials {args.trials}" if what == "calibration" else "")
+            + (f" --trials {args.trials}" if what in ("calibration", "c2st") else "")
             + (f" --rows {args.rows}" if what == "speed" else "")
         )
         (OUT / f"drift-{what}.json").write_text(json.dumps(res, indent=1, default=float))

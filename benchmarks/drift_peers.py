@@ -140,14 +140,15 @@ def speed(ref_path: str, cur_path: str, tool: str) -> None:
     ref = pd.read_csv(ref_path)
     cur = pd.read_csv(cur_path)
     loaded = _rss_mb()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     res = RUN[tool](ref, cur)
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     print(
         json.dumps(
             {
                 "tool": tool,
                 "seconds": seconds,
+                "cpu_seconds": cpu,
                 "import_seconds": t_import,
                 "peak_rss_mb": _rss_mb(),
                 "rss_after_load_mb": loaded,

@@ -182,5 +182,5 @@ def classifier_two_sample_test(
         n_test=int((~fit_mask).sum()),
         drivers=found,
         holdout_cur=origin[held_cur],
-        scores_cur=model.predict_proba(X[held_cur])[:, 1] if held_cur.any() else np.array([]),
+        scores_cur=pos,  # held-out current rows, in the order of ``holdout_cur``
     )
