@@ -84,8 +84,10 @@ def confident_joint(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The confident joint C[given, confident class] and each row's confident class (-1: none).
 
-    Among the classes a row reaches the threshold of, the most probable one is its confident
-    class.
+    A row past one class's threshold is confidently of that class; a row past several is
+    ambiguous between them, and the model's most probable class is the better guess. Every
+    class keeps at least one row on the diagonal, so that a small class whose rows all look
+    confidently like another is not estimated as entirely mislabelled.
 
     Examples
     --------
@@ -98,13 +100,14 @@ def confident_joint(
     k = proba.shape[1]
     t = per_class_thresholds(labels, proba, weights) if thresholds is None else thresholds
     above = proba >= t[None, :] - 1e-6
-    masked = np.where(above, proba, -1.0)
-    conf = masked.argmax(axis=1)
-    has = above.any(axis=1)
+    n_above = above.sum(axis=1)
+    conf = np.where(n_above > 1, proba.argmax(axis=1), above.argmax(axis=1))
+    has = n_above > 0
     conf = np.where(has, conf, -1)
     w = np.ones(len(labels)) if weights is None else weights
     cells = labels[has] * k + conf[has]
     cj = np.bincount(cells, weights=w[has], minlength=k * k).reshape(k, k)
+    np.fill_diagonal(cj, np.maximum(np.diagonal(cj), 1.0))
     return cj, conf
 
 
