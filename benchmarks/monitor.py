@@ -181,6 +181,49 @@ def bench_window_eval(db: str, n: int) -> dict[str, Any]:
     }
 
 
+def bench_profile_reference(db: str, n_ref: int, n: int) -> dict[str, Any]:
+    """Window evaluation against a 5,000-row reference and against a profile of ``n_ref``
+    reference rows from the same distribution, over the same ``n`` predictions (no drift)."""
+    from tripwire.scale import profile_frame
+
+    rng = np.random.default_rng(2)
+    store = Store(db).migrate()
+    ref_rows = [r["features"] for r in _records(5000, "r", rng)]
+    big = pd.DataFrame(rng.normal(size=(n_ref, 4)), columns=["a", "b", "c", "d"])
+    big["plan"] = rng.choice(["basic", "pro", "team"], n_ref)
+    started = time.perf_counter()
+    prof = profile_frame(big).to_dict()
+    profile_s = time.perf_counter() - started
+    store.create_model("rows", task="classification", window_seconds=3600)
+    store.create_model("prof", task="classification", window_seconds=3600)
+    store.set_reference("rows", {"records": ref_rows})
+    store.set_reference("prof", {"profile": prof})
+    for k in range(0, n, 10_000):
+        recs = _records(10_000, f"w{k}-", rng, t0=1.8e9 + (k // 10_000) * 3600)
+        for r in recs:
+            r["timestamp"] = 1.8e9 + (k // 10_000) * 3600 + (float(r["timestamp"]) - 1.8e9) * 0.3
+        store.add_predictions("rows", recs)
+        store.add_predictions("prof", recs)
+    out: dict[str, Any] = {
+        "n_ref": n_ref,
+        "rows": n,
+        "profile_s": profile_s,
+        "profile_kb": len(json.dumps(prof)) / 1024,
+        "rows_kb": len(json.dumps(ref_rows)) / 1024,
+        "load_before": os.getloadavg()[0],
+    }
+    for name in ("rows", "prof"):
+        started = time.perf_counter()
+        res = evaluate(store, name)[name]
+        out[f"{name}_eval_s"] = time.perf_counter() - started
+        wins = store.windows(store.get_model(name).id)
+        out[f"{name}_windows"] = res["windows"]
+        out[f"{name}_drift_flags"] = sum(bool(w["drift"]["flag"]) for w in wins)
+        out[f"{name}_quality_flags"] = sum(bool(w["quality"]["flag"]) for w in wins)
+    out["load_after"] = os.getloadavg()[0]
+    return out
+
+
 def bench_no_drift(windows: int, per_window: int) -> dict[str, Any]:
     """Windows drawn i.i.d. from the same real data as the reference (adult): every alarm is false."""
     from sklearn.ensemble import HistGradientBoostingClassifier
@@ -311,7 +354,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--write", action="store_true")
-    ap.add_argument("--only", default="ingest,eval,no_drift,elec2")
+    ap.add_argument("--only", default="ingest,eval,profile_ref,no_drift,elec2")
     args = ap.parse_args()
     parts = set(args.only.split(","))
     n_batched, n_single = (10_000, 200) if args.quick else (50_000, 1000)
@@ -334,6 +377,11 @@ def main() -> None:
     if "eval" in parts:
         results["eval"] = bench_window_eval(f"sqlite:///{tmp / 'eval.db'}", n_eval)
         print("eval", results["eval"], flush=True)
+    if "profile_ref" in parts:
+        results["profile_ref"] = bench_profile_reference(
+            f"sqlite:///{tmp / 'profile.db'}", 1_000_000, 20_000 if args.quick else 200_000
+        )
+        print("profile reference", results["profile_ref"], flush=True)
     if "no_drift" in parts:
         results["no_drift"] = bench_no_drift(120 if args.quick else 600, 200)
         print("no drift", results["no_drift"], flush=True)
@@ -361,6 +409,20 @@ def write(r: dict[str, Any], quick: bool) -> None:
             f"{d['single_rows_per_s']:,.0f} | {d['single_p50_ms']:.1f} / {d['single_p99_ms']:.1f} | {d['store_rows_per_s']:,.0f} |"
         )
 
+    pr = r.get("profile_ref")
+    profile_text = (
+        ""
+        if pr is None
+        else f"""
+**Reference kept as a profile**: the same {pr["rows"]:,} predictions (no drift, {pr["rows_windows"]}
+hourly windows) evaluated against a 5,000-row reference stored as rows ({pr["rows_kb"]:,.0f} KB of
+JSON) and against a profile of {pr["n_ref"]:,} reference rows ({pr["profile_kb"]:,.0f} KB, made in
+{pr["profile_s"]:.1f} s): full evaluation {pr["rows_eval_s"]:.1f} s with rows, {pr["prof_eval_s"]:.1f} s with the
+profile (each window profiled, then compared sketch to sketch). Windows flagged for input drift:
+{pr["rows_drift_flags"]} with rows, {pr["prof_drift_flags"]} with the profile; for data quality: {pr["rows_quality_flags"]} and
+{pr["prof_quality_flags"]}. (1-minute load {pr["load_before"]:.1f} before, {pr["load_after"]:.1f} after.)
+"""
+    )
     flagged = ", ".join(f"{k} {v}" for k, v in nd["flagged"].items())
     incidents = ", ".join(f"{k} {v}" for k, v in nd["incidents"].items()) or "none"
     text = f"""## Monitor service (failure mode 6)
@@ -371,7 +433,7 @@ shared 2-core machine while other agents ran their own work (1-minute load avera
 {s.get("load_before", float("nan")):.1f} before and {s.get("load_after", float("nan")):.1f} after the SQLite ingest run; at a load near 3, the same
 SQLite ingest, with the client's JSON encoding inside the timed loop, measured about 11,600 rows/s
 batched): every rate below is a lower bound.
-Parts can be re-run alone (`--only ingest|eval|no_drift|elec2`); the section is written from
+Parts can be re-run alone (`--only ingest|eval|profile_ref|no_drift|elec2`); the section is written from
 the latest run of each part.
 Command: `PYTHONPATH=src python -m benchmarks.monitor --write`{" --quick" if quick else ""}.
 
@@ -390,7 +452,7 @@ store alone (no HTTP, no JSON parsing), batches of 1,000.
 features, probabilities) in {ev["windows"]} hourly windows of 10,000 on SQLite: a full pass over every window
 took {ev["full_s"]:.1f} s; after late labels for one window, the incremental pass (only that window
 re-evaluated, incidents re-derived) took {ev["incremental_s"]:.1f} s. (Loading the rows took {ev["ingest_s"]:.0f} s.)
-
+{profile_text}
 **False alarms on a no-drift replay**: {nd["windows"]} hourly windows of {nd["per_window"]} rows drawn i.i.d.
 from the same pool of adult census rows as the 5,000-row reference ({nd["features"]} features, a gradient-boosting
 model's predictions and probabilities, every label fed back). Settings are the defaults: per-window
