@@ -204,3 +204,23 @@ def test_cost_matrix_on_wine_and_its_errors() -> None:
             options={"costs": "a->b=1"},
             checks=["metrics.costs"],
         )
+
+
+def test_integer_classes_and_a_class_seen_only_in_test() -> None:
+    """Wine quality (integer labels 3-9): the panel and calibration run; a class missing from
+    train gets probability 0 (a column of zeros), so log loss charges the model for it."""
+    df = realdata.wine("white")
+    perm = np.random.default_rng(0).permutation(len(df))
+    nines = df["quality"] == 9
+    tr = df.iloc[perm[:1500]]
+    tr = tr[tr["quality"] != 9]
+    te = pd.concat([df.iloc[perm[1500:2500]][lambda d: d["quality"] != 9], df[nines]])
+    te = te.reset_index(drop=True)
+    rep = tripwire.audit(
+        tr, te, target="quality", options={"n_boot": 30}, checks=["metrics.panel", "metrics.cal"]
+    )
+    status = {r.check: r.status for r in rep.checks}
+    assert status == {"metrics.panel": "ran", "metrics.calibration": "ran"}, rep.checks
+    panel = rep.by_check("metrics.panel")[0].evidence["model"]
+    assert "recall:9" in panel and panel["recall:9"]["value"] == 0.0
+    assert 0 < panel["accuracy"]["value"] < 1
