@@ -1,6 +1,6 @@
 """Monitor benchmarks: ingest throughput and latency (SQLite, PostgreSQL), window evaluation
-with 1,000,000 logged predictions, false alarms on a no-drift replay of 600 windows, and
-detection delay on the real elec2 stream.
+with 1,000,000 logged predictions, window evaluation against a reference kept as a profile,
+false alarms on a no-drift replay of 600 windows, and detection delay on the real elec2 stream.
 
     PYTHONPATH=src python -m benchmarks.monitor [--quick] [--write]
 

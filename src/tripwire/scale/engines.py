@@ -10,7 +10,6 @@ does with tasks.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -330,9 +329,7 @@ class DaskEngine:
                 if len(parts) % 2:
                     nxt.append(parts[-1])
                 parts = nxt
-            started = time.perf_counter()
             result = parts[0].result()
-            del started
             prof = DatasetProfile.from_dict(result)
             if not (len(sources) == 1 and hasattr(sources[0], "to_delayed")):
                 prof.sources = sorted(set(prof.sources))
