@@ -5,6 +5,7 @@ on clean data, Dawid-Skene on the crowdsourcing data, and speed at 100,000 rows.
     python benchmarks/labels.py clean  [--seeds 5]
     python benchmarks/labels.py crowd
     python benchmarks/labels.py speed  [--rows 100000] [--features 20]
+    python benchmarks/labels.py outdated [--seeds 5]
     python benchmarks/labels.py all
 
 Run from the repository root with PYTHONPATH=src:. ; cleanlab runs in /work/venv-peers (or
@@ -45,9 +46,12 @@ PEER = "/work/venv-peers/bin/python"
 CLEANLAB = """
 import sys, time, numpy as np
 from cleanlab.filter import find_label_issues
-d = np.load(sys.argv[1]); t = time.perf_counter()
-m = find_label_issues(d["y"], d["p"])
-print(time.perf_counter() - t); np.save(sys.argv[2], m)
+d = np.load(sys.argv[1]); times = []
+for jobs in (None, 1):  # default (a process pool on Linux), then one process
+    t = time.perf_counter()
+    m = find_label_issues(d["y"], d["p"], n_jobs=jobs)
+    times.append(time.perf_counter() - t)
+print(*times); np.save(sys.argv[2], m)
 """
 
 
@@ -100,7 +104,8 @@ def inject(y: np.ndarray, rate: float, pattern: str, rng: np.random.Generator):
     return y, flip
 
 
-def cleanlab(y: np.ndarray, p: np.ndarray, peer: str) -> tuple[np.ndarray, float]:
+def cleanlab(y: np.ndarray, p: np.ndarray, peer: str) -> tuple[np.ndarray, float, float]:
+    """cleanlab's mask, and its time with default n_jobs and with n_jobs=1."""
     with tempfile.TemporaryDirectory() as d:
         np.savez(f"{d}/in.npz", y=y, p=p)
         out = subprocess.run(
@@ -109,7 +114,8 @@ def cleanlab(y: np.ndarray, p: np.ndarray, peer: str) -> tuple[np.ndarray, float
             text=True,
             check=True,
         )
-        return np.load(f"{d}/out.npy"), float(out.stdout.strip().splitlines()[-1])
+        t_default, t_one = map(float, out.stdout.strip().splitlines()[-1].split())
+        return np.load(f"{d}/out.npy"), t_default, t_one
 
 
 def prf(mask: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
@@ -143,7 +149,7 @@ def run_noise(args: argparse.Namespace) -> list[dict[str, Any]]:
                 p = oof(X, y, kinds)
                 t_ours = best_time(lambda y=y, p=p: find_label_issues(y, p, n_boot=0))
                 ours = find_label_issues(y, p, n_boot=0).mask
-                theirs, t_cl = cleanlab(y, p, args.peer)
+                theirs, t_cl, t_cl1 = cleanlab(y, p, args.peer)
                 po, ro, fo = prf(ours, truth)
                 pc, rc, fc = prf(theirs, truth)
                 rows.append(
@@ -161,6 +167,7 @@ def run_noise(args: argparse.Namespace) -> list[dict[str, Any]]:
                         f1_cleanlab=round(fc, 3),
                         seconds_tripwire=round(t_ours, 4),
                         seconds_cleanlab=round(t_cl, 4),
+                        seconds_cleanlab_one_process=round(t_cl1, 4),
                         warns=warns(y, p, classes),
                     )
                 )
@@ -273,7 +280,7 @@ def run_speed(args: argparse.Namespace) -> dict[str, Any]:
     p = oof(df.drop(columns="y"), y_noisy, kinds, fast=True)
     t_ours = best_time(lambda: find_label_issues(y_noisy, p, n_boot=0))
     t_ours_boot = best_time(lambda: find_label_issues(y_noisy, p), repeats=1)
-    theirs, t_cl = cleanlab(y_noisy, p, args.peer)
+    theirs, t_cl, t_cl1 = cleanlab(y_noisy, p, args.peer)
     ours = find_label_issues(y_noisy, p, n_boot=0).mask
     return dict(
         rows=args.rows,
@@ -288,9 +295,58 @@ def run_speed(args: argparse.Namespace) -> dict[str, Any]:
         kernel_seconds_tripwire=round(t_ours, 3),
         kernel_seconds_tripwire_with_interval=round(t_ours_boot, 3),
         kernel_seconds_cleanlab=round(t_cl, 3),
+        kernel_seconds_cleanlab_one_process=round(t_cl1, 3),
         f1_tripwire=round(prf(ours, flip)[2], 3),
         f1_cleanlab=round(prf(theirs, flip)[2], 3),
     )
+
+
+def run_outdated(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """labels.outdated on time-ordered real data, and on the same rows in random order."""
+    import tripwire
+
+    elec = realdata.elec2()
+    bike = realdata.bike_hour().drop(columns=["casual", "registered", "instant"])
+    cases: list[tuple[str, pd.DataFrame, str, str]] = [
+        ("elec2 every 6th row, by date", elec.iloc[::6].reset_index(drop=True), "class", "date"),
+        ("elec2 all rows (20,000 sampled), by date", elec, "class", "date"),
+        ("bike sharing hourly, cnt (regression), by dteday", bike, "cnt", "dteday"),
+    ]
+    small = elec.iloc[::6].reset_index(drop=True).drop(columns=["date"])
+    for seed in range(args.seeds):
+        order = np.random.default_rng(seed).permutation(len(small))
+        cases.append(
+            (
+                f"elec2 every 6th row, random order {seed}",
+                small.assign(order=order),
+                "class",
+                "order",
+            )
+        )
+    out = []
+    for name, df, target, col in cases:
+        t = time.perf_counter()
+        rep = tripwire.audit(df, target=target, time_column=col, checks=["labels.outdated"])
+        f = rep.by_check("labels.outdated")[0]
+        out.append(
+            dict(
+                case=name,
+                rows=len(df),
+                severity=f.sev.value,
+                seconds=round(time.perf_counter() - t, 1),
+                metric=f.evidence["metric"],
+                periods=[
+                    {
+                        k: (round(v, 4) if isinstance(v, float) else v)
+                        for k, v in e.items()
+                        if k not in ("effective_rows",)
+                    }
+                    for e in f.evidence["periods"]
+                ],
+            )
+        )
+        print(json.dumps(out[-1]), flush=True)
+    return out
 
 
 def environment(peer: str) -> dict[str, Any]:
@@ -316,7 +372,7 @@ def environment(peer: str) -> dict[str, Any]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=["noise", "clean", "crowd", "speed", "all"])
+    ap.add_argument("what", choices=["noise", "clean", "crowd", "speed", "outdated", "all"])
     ap.add_argument("--datasets", default="german_credit,spambase,adult,wine_red,wine_white")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--rows", type=int, default=100_000)
@@ -324,7 +380,13 @@ def main() -> None:
     ap.add_argument("--peer", default=PEER)
     args = ap.parse_args()
     RESULTS.mkdir(exist_ok=True)
-    runs = {"noise": run_noise, "clean": run_clean, "crowd": run_crowd, "speed": run_speed}
+    runs = {
+        "noise": run_noise,
+        "clean": run_clean,
+        "crowd": run_crowd,
+        "speed": run_speed,
+        "outdated": run_outdated,
+    }
     for what in runs if args.what == "all" else [args.what]:
         env = environment(args.peer)
         result = runs[what](args)
