@@ -229,6 +229,10 @@ def period_gaps(ctx: AuditContext) -> dict[str, Any] | None:
     }
 
 
+def _amount(loss: float, metric: str) -> str:
+    return f"{100 * loss:.1f} accuracy points" if metric == "accuracy" else f"{loss:.4g} of MAE"
+
+
 def _material(e: dict[str, Any], metric: str) -> bool:
     if "interval" not in e:
         return False
@@ -279,8 +283,8 @@ def outdated_labels(ctx: AuditContext) -> Iterator[Finding]:
         severity="warning" if changed else "info",
         title=(
             f"Labels go out of date: from period {changed[0]['period']} on, a model taught by "
-            f"the earliest labels loses {worst['loss_beyond_inputs']:.3g} {metric} beyond what "
-            "the shift in inputs explains"
+            f"the earliest labels loses up to {_amount(worst['loss_beyond_inputs'], metric)} "
+            "beyond what the shift in inputs explains"
             if changed
             else f"The relation between inputs and labels holds over time ({col})"
         ),
