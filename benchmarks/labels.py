@@ -6,6 +6,7 @@ on clean data, Dawid-Skene on the crowdsourcing data, and speed at 100,000 rows.
     python benchmarks/labels.py crowd
     python benchmarks/labels.py speed  [--rows 100000] [--features 20]
     python benchmarks/labels.py outdated [--seeds 5]
+    python benchmarks/labels.py conflicts
     python benchmarks/labels.py all
 
 Run from the repository root with PYTHONPATH=src:. ; cleanlab runs in /work/venv-peers (or
@@ -349,6 +350,50 @@ def run_outdated(args: argparse.Namespace) -> list[dict[str, Any]]:
     return out
 
 
+def run_conflicts(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Exact and near-duplicate label conflicts on every real classification dataset as is."""
+    import tripwire
+
+    spam = realdata.spambase()
+    cases = [
+        ("german_credit", realdata.german_credit(), "class"),
+        ("spambase", spam, str(spam.columns[-1])),
+        ("adult", realdata.adult(), "income"),
+        ("wine_red", realdata.wine("red"), "quality"),
+        ("wine_white", realdata.wine("white"), "quality"),
+        ("bank_additional", realdata.bank_additional(), "y"),
+        ("bank_full", realdata.bank_full(), "y"),
+        ("elec2", realdata.elec2(), "class"),
+    ]
+    out = []
+    for name, df, target in cases:
+        t = time.perf_counter()
+        rep = tripwire.audit(
+            df, target=target, checks=["labels.conflicts", "labels.near_conflicts"]
+        )
+        row: dict[str, Any] = {"dataset": name, "rows": len(df)}
+        row["seconds"] = round(time.perf_counter() - t, 1)
+        for f in rep.findings:
+            ev = f.evidence
+            row[f.check] = {
+                "severity": f.sev.value,
+                "rows": len(f.rows.get("train", [])),
+                **{
+                    k: ev[k]
+                    for k in (
+                        "near_pairs",
+                        "near_conflict_rate",
+                        "control_conflict_rate",
+                        "p_value",
+                    )
+                    if k in ev
+                },
+            }
+        out.append(row)
+        print(json.dumps(row), flush=True)
+    return out
+
+
 def environment(peer: str) -> dict[str, Any]:
     import sklearn
 
@@ -372,7 +417,9 @@ def environment(peer: str) -> dict[str, Any]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=["noise", "clean", "crowd", "speed", "outdated", "all"])
+    ap.add_argument(
+        "what", choices=["noise", "clean", "crowd", "speed", "outdated", "conflicts", "all"]
+    )
     ap.add_argument("--datasets", default="german_credit,spambase,adult,wine_red,wine_white")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--rows", type=int, default=100_000)
@@ -386,6 +433,7 @@ def main() -> None:
         "crowd": run_crowd,
         "speed": run_speed,
         "outdated": run_outdated,
+        "conflicts": run_conflicts,
     }
     for what in runs if args.what == "all" else [args.what]:
         env = environment(args.peer)
