@@ -93,6 +93,13 @@ def test_task_inference():
     assert schema.task == "regression"
 
 
+def test_prediction_column_takes_the_target_kind():
+    bank = realdata.bank_additional().head(300).assign(prediction="no")
+    frames, _ = prepare({"train": bank}, Roles(target="y", prediction="prediction"))
+    assert set(frames["train"]["prediction"]) == {"no"}
+    assert set(frames["train"]["y"]) == {"no", "yes"}
+
+
 def test_missing_role_column_says_which():
     with pytest.raises(InputError, match=r"time column 'when' is not in train .*--time"):
         prepare({"train": pd.DataFrame({"y": [0, 1]})}, Roles(target="y", time="when"))

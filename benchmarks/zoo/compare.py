@@ -135,8 +135,13 @@ def format_markdown(result: dict[str, Any]) -> str:
         f"`{result['commit']}`, {result['machine']}, `--jobs {result['jobs']}`, load average "
         f"{result['load_at_start'][0]} at start and {result['load_at_end'][0]} at end."
     )
+    by_file: dict[str, list[str]] = {}
     for tool, path in result.get("reused", {}).items():
-        head += f" {tool}'s figures are taken from an earlier run of the same scenarios ({path})."
+        by_file.setdefault(path, []).append(tool)
+    if by_file:
+        head = "Tables composed at " + head[4:].split(",")[0] + " from earlier runs of the same "
+        head += "scenarios: " + "; ".join(f"{', '.join(t)} from `{f}`" for f, t in by_file.items())
+        head += "."
     out = [head, ""]
     for task, rows in result["tasks"].items():
         any_row = next(iter(rows.values()))

@@ -420,6 +420,10 @@ def prepare(
         present = base[roles.target].dropna()
         resolved_task = task or (infer_task(present) if len(present) else "binary")
         inferred[roles.target] = "numeric" if resolved_task == "regression" else "label"
+        if roles.prediction is not None and roles.prediction not in overrides:
+            # predictions are compared with the target, so they take its kind: a constant
+            # prediction 'no' would otherwise be read as boolean 0 against labels 'no'/'yes'
+            inferred[roles.prediction] = inferred[roles.target]
 
     out: dict[str, pd.DataFrame] = {}
     coerced: dict[tuple[str, str], list[int]] = {}
