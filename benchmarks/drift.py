@@ -251,7 +251,23 @@ def c2st_calibration(trials: int, n: int = 5000) -> dict[str, Any]:
         same.append((r["dataset"], r["p_values"].get("(all features)", 1.0)))
     k_dataset = sum(d for d, _ in same)
     k_c2st = sum(q < 0.05 for _, q in same)
+    # and on fresh clean splits through the full report (its encoder, its default seed)
+    rng = np.random.default_rng(99)
+    fresh = []
+    for _ in range(300):
+        ref, cur = trial(src, rng, n)
+        r = tripwire_decision(ref, cur)
+        fresh.append((r["dataset"], r["p_values"].get("(all features)", 1.0)))
+    pf = np.array([q for _, q in fresh])
     return {
+        "fresh_splits": {
+            "trials": len(fresh),
+            "dataset_false_alarms": int(sum(d for d, _ in fresh)),
+            "c2st_p_below_005": int(np.sum(pf < 0.05)),
+            "c2st_p_below_005_ci": wilson(int(np.sum(pf < 0.05)), len(fresh)),
+            "c2st_p_below_001": int(np.sum(pf < 0.01)),
+            "uniform_ks_pvalue": float(stats.kstest(pf, "uniform").pvalue),
+        },
         "same_splits": {
             "trials": len(same),
             "dataset_false_alarms": k_dataset,
@@ -549,6 +565,24 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
+def _c2st_pooled(cc: dict[str, Any]) -> str:
+    from scipy import stats
+
+    same = cc["same_splits"]
+    k = (
+        int(round(cc["below"]["0.05"]["rate"] * cc["trials"]))
+        + same["c2st_p_below_005"]
+        + cc["fresh_splits"]["c2st_p_below_005"]
+    )
+    n = cc["trials"] + same["trials"] + cc["fresh_splits"]["trials"]
+    chance = float(stats.binom.sf(same["c2st_p_below_005"] - 1, same["trials"], 0.05))
+    return (
+        f"Pooled over the {n} clean trials the domain classifier's p < 0.05 in {_pct(k / n)} "
+        f"of them; the {_pct(same['c2st_p_below_005'] / same['trials'])} on the calibration "
+        f"table's splits is within chance of 5% (one-sided binomial p = {chance:.2f})."
+    )
+
+
 def markdown() -> str:
     meta = _load("meta") or {}
     lines = ["## Drift (failure mode 4)", ""]
@@ -637,6 +671,23 @@ def markdown() -> str:
                     "",
                 ]
                 if "same_splits" in cc
+                else []
+            ),
+            *(
+                [
+                    f"And through the full report on {cc['fresh_splits']['trials']} fresh clean "
+                    "splits (another seed): domain classifier p < 0.05 in "
+                    f"{cc['fresh_splits']['c2st_p_below_005']} "
+                    f"({_pct(cc['fresh_splits']['c2st_p_below_005'] / cc['fresh_splits']['trials'])}, "
+                    f"95% interval {_pct(cc['fresh_splits']['c2st_p_below_005_ci'][0])}-"
+                    f"{_pct(cc['fresh_splits']['c2st_p_below_005_ci'][1])}), p < 0.01 in "
+                    f"{cc['fresh_splits']['c2st_p_below_001']}, uniformity p = "
+                    f"{cc['fresh_splits']['uniform_ks_pvalue']:.2f}; dataset-level false alarms "
+                    f"{cc['fresh_splits']['dataset_false_alarms']} of "
+                    f"{cc['fresh_splits']['trials']}. {_c2st_pooled(cc)}",
+                    "",
+                ]
+                if "fresh_splits" in cc
                 else []
             ),
             *_when(cc),
