@@ -215,7 +215,7 @@ def write_block(path: Path, block: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description="tripwire and peer tools side by side on the zoo.")
     ap.add_argument("--scenarios", required=True, type=Path)
-    ap.add_argument("--tools", default=",".join(TOOL_ORDER))
+    ap.add_argument("--tools", default=",".join(("tripwire", *score.PEERS)))
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--out", type=Path, default=None, help="write the full result as JSON")
     ap.add_argument("--results-md", type=Path, default=None)
