@@ -11,6 +11,7 @@ accuracy collapses and the next `tripwire loop` pass puts the gate's champion ba
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -24,6 +25,7 @@ import pandas as pd
 import pytest
 
 from tests import realdata
+from tests.conftest import ROOT
 from tests.lifecycle import trainers
 from tests.monitor.conftest import Server, cli_env, client, create_token
 
@@ -33,11 +35,14 @@ FEATURES = ["day", "period", "nswprice", "nswdemand", "vicprice", "vicdemand", "
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = cli_env()
+    # The loop imports the retraining entry `tests.lifecycle.trainers:...` like a user's module.
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env["PYTHONPATH"]
     return subprocess.run(
         [sys.executable, "-m", "tripwire", *args],
         capture_output=True,
         text=True,
-        env=cli_env(),
+        env=env,
         cwd=cwd,
         timeout=600,
     )
