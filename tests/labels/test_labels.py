@@ -181,3 +181,49 @@ def test_outdated_labels_fire_on_elec2_and_stay_quiet_when_time_is_random(elec):
     quiet = _labels(rep)["labels.outdated"]
     assert quiet.sev.value == "info" and not quiet.rows
     assert all(p["interval"][0] <= 0 for p in quiet.evidence["periods"][1:])
+
+
+@pytest.fixture(scope="module")
+def houses():
+    df = realdata.california().sample(n=3000, random_state=0).reset_index(drop=True)
+    return df.drop(columns=["ocean_proximity"])
+
+
+def test_skewed_regression_targets_clean_quiet_and_unit_errors_warn(houses):
+    # prices: errors grow with the value, so a raw-scale robust z flags dear districts
+    rep = tripwire.audit(houses, target="median_house_value", checks=["labels.outliers"])
+    f = _labels(rep)["labels.outliers"]
+    assert f.sev.value == "info" and f.evidence["share"] < 0.01
+    rng = np.random.default_rng(3)
+    planted = rng.choice(len(houses), 60, replace=False)
+    noisy = houses.copy()
+    noisy.loc[planted, "median_house_value"] *= rng.choice([0.1, 10.0], len(planted))
+    rep = tripwire.audit(noisy, target="median_house_value", checks=["labels.outliers"])
+    f = _labels(rep)["labels.outliers"]
+    assert f.sev.value == "warning"
+    assert len(set(planted.tolist()) & set(f.rows["train"])) >= 30
+
+
+def test_counts_target_clean_quiet():
+    bike = realdata.bike_hour().sample(n=3000, random_state=0).reset_index(drop=True)
+    bike = bike.drop(columns=["instant", "dteday", "casual", "registered"])
+    f = _labels(tripwire.audit(bike, target="cnt", checks=["labels.outliers"]))["labels.outliers"]
+    assert f.sev.value == "info"
+
+
+def test_exact_conflicts_warn_on_relabelled_items_not_on_coarse_tables(spam):
+    df, target = spam
+    twins = df.iloc[:40].copy()
+    twins[target] = 1 - twins[target]
+    rep = tripwire.audit(
+        pd.concat([df, twins], ignore_index=True), target=target, checks=["labels.conflicts"]
+    )
+    f = _labels(rep)["labels.conflicts"]
+    assert f.sev.value == "warning" and len(f.rows["train"]) >= 80
+    answers, truth = realdata.crowd("dog")
+    votes = pd.crosstab(answers.iloc[:, 0], answers.iloc[:, 2]).add_prefix("votes_")
+    table = votes.join(truth.set_index(truth.columns[0]).iloc[:, 0].rename("gold"), how="inner")
+    f = _labels(tripwire.audit(table, target="gold", checks=["labels.conflicts"]))[
+        "labels.conflicts"
+    ]
+    assert f.sev.value == "info" and not f.rows

@@ -35,6 +35,13 @@ MAX_ROWS = 20_000
 NEAR_FRACTION = 0.1
 #: Near pairs must disagree this much more often than the control band to warn.
 MIN_EXCESS = 0.05
+#: A group of identical inputs with more rows than this is a coarse cell of the feature space
+#: (e.g. vote counts of a crowd table), where different labels mean the features do not decide
+#: the label; only smaller groups (the same item labelled a few times) count toward a warning.
+MAX_ITEM_GROUP = 4
+#: When this share of rows or more repeat another row's inputs, the table is coarse and
+#: conflicts stay informational.
+MAX_DUPLICATED_SHARE = 0.5
 
 
 @check("labels.conflicts", mode="labels", requires=("target", "features"), order=20)
@@ -50,29 +57,59 @@ def conflicting_labels(ctx: AuditContext) -> Iterator[Finding]:
     bad = n_labels[n_labels > 1].index
     if len(bad) == 0:
         return
+    sizes = df.groupby("k").size()
+    small = bad[sizes[bad].to_numpy() <= MAX_ITEM_GROUP]
     rows = np.flatnonzero(np.isin(keys, bad))
+    item_rows = np.flatnonzero(np.isin(keys, small))
     index = ctx.train.index.to_numpy()
     groups = (
         pd.DataFrame({"k": keys[rows], "row": index[rows], "y": y[rows]})
         .groupby("k")
         .agg(rows=("row", list), labels=("y", list))
     )
+    groups["size"] = groups["rows"].map(len)
+    groups = groups.sort_values("size", kind="stable")
     share = len(rows) / len(y)
+    item_share = len(item_rows) / len(y)
+    # when most rows repeat another row's inputs the features are coarse (counts, few
+    # categories) and identical inputs are expected: conflicts are class overlap there
+    dup_share = float(sizes[sizes > 1].sum()) / len(y)
+    material = item_share >= 0.005 and dup_share < MAX_DUPLICATED_SHARE
+    coarse = len(bad) - len(small)
     yield Finding(
         check="labels.conflicts",
         mode="labels",
-        severity="warning" if share >= 0.005 else "info",
+        severity="warning" if material else "info",
         title=f"{len(bad):,} groups of identical inputs carry different labels "
         f"({len(rows):,} rows)",
         detail=(
             f"{len(rows):,} training rows ({share:.1%}) share all feature values with another "
-            "row but not its label. Either the labels are inconsistent or the features miss "
-            "what decides the label."
+            f"row but not its label. {len(small):,} groups of at most {MAX_ITEM_GROUP} rows "
+            f"({len(item_rows):,} rows, {item_share:.1%}) look like the same item labelled "
+            f"inconsistently; a warning needs 0.5% of rows there and fewer than "
+            f"{MAX_DUPLICATED_SHARE:.0%} of all rows repeating another row's inputs "
+            f"({dup_share:.0%} do)."
+            + (
+                f" {coarse:,} larger groups are coarse cells of the feature space: the features "
+                "do not decide the label there, which is class overlap rather than label error."
+                if coarse
+                else ""
+            )
         ),
         columns=[ctx.target or ""],
-        rows={"train": [int(index[r]) for r in rows]},
-        evidence={"groups": int(len(bad)), "examples": groups.head(TOP_K).to_dict("records")},
-        action="Check these groups with the annotators; keep one agreed label per group.",
+        rows={"train": [int(index[r]) for r in item_rows]} if material else {},
+        evidence={
+            "groups": int(len(bad)),
+            "item_groups": int(len(small)),
+            "item_rows": int(len(item_rows)),
+            "coarse_groups": int(coarse),
+            "duplicated_share": dup_share,
+            "max_item_group": MAX_ITEM_GROUP,
+            "examples": groups.drop(columns="size").head(TOP_K).to_dict("records"),
+        },
+        action="Check these groups with the annotators; keep one agreed label per group."
+        if material
+        else "",
     )
 
 

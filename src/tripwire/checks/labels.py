@@ -229,17 +229,51 @@ def test_label_issues(ctx: AuditContext) -> Iterator[Finding]:
     yield Finding(f.check, f.mode, f.severity, f.title, detail, f.columns, f.rows, ev, f.action)
 
 
+#: Residuals are scaled within this many bins of the out-of-fold prediction (at least
+#: MIN_BIN_ROWS rows each), so targets whose error grows with the value (prices, counts) are
+#: judged against the spread of their own range, not against that of the cheap rows.
+OUTLIER_BINS = 10
+MIN_BIN_ROWS = 100
+
+
+def local_robust_z(resid: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Robust z-scores of residuals within quantile bins of the prediction, and bin scales.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> pred = rng.uniform(1, 100, 5000)
+    >>> z, scales = local_robust_z(rng.normal(0, 0.2 * pred), pred)  # error grows with value
+    >>> bool((np.abs(z) > 5).mean() < 0.001), len(scales)
+    (True, 10)
+    """
+    bins = max(1, min(OUTLIER_BINS, len(resid) // MIN_BIN_ROWS))
+    edges = np.quantile(pred, np.linspace(0, 1, bins + 1)[1:-1])
+    which = np.searchsorted(edges, pred, side="right")
+    z = np.zeros(len(resid))
+    scales = np.zeros(bins)
+    for b in range(bins):
+        m = which == b
+        if not m.any():
+            continue
+        r = resid[m]
+        scale = float(stats.median_abs_deviation(r, scale="normal")) or float(np.std(r))
+        scales[b] = scale
+        if scale:
+            z[m] = (r - np.median(r)) / scale
+    return z, scales
+
+
 @check("labels.outliers", mode="labels", requires=("target", "regression", "features"), order=70)
 def regression_outliers(ctx: AuditContext) -> Iterator[Finding]:
-    """Regression targets far from the out-of-fold prediction on a robust scale."""
+    """Regression targets far from the out-of-fold prediction on a robust, local scale."""
     oof = ctx.oof()
     y = ctx.y("train").to_numpy(dtype=float)
-    resid = y - np.asarray(oof.label, dtype=float)
-    centre = float(np.median(resid))
-    scale = float(stats.median_abs_deviation(resid, scale="normal")) or float(np.std(resid))
-    if not scale:
+    pred = np.asarray(oof.label, dtype=float)
+    resid = y - pred
+    z, scales = local_robust_z(resid, pred)
+    if not scales.any():
         return
-    z = (resid - centre) / scale
     n = len(z)
     cut = max(5.0, float(stats.norm.isf(0.01 / (2 * n))))
     flagged = np.flatnonzero(np.abs(z) > cut)
@@ -252,16 +286,26 @@ def regression_outliers(ctx: AuditContext) -> Iterator[Finding]:
         severity="warning" if share >= 0.01 else "info",
         title=f"{len(order):,} regression targets are far from what the inputs predict",
         detail=(
-            f"Out-of-fold residuals have a robust scale (MAD) of {scale:.4g}; {len(order):,} rows "
-            f"({share:.2%}) lie beyond {cut:.1f} robust standard deviations."
+            f"Out-of-fold residuals are scaled by their robust spread (MAD) within "
+            f"{len(scales)} bins of the predicted value (scales {scales.min():.4g} to "
+            f"{scales.max():.4g}), so large values with proportionally large errors are not "
+            f"outliers; {len(order):,} rows ({share:.2%}) lie beyond {cut:.1f} robust standard "
+            "deviations. A warning needs 1% of rows or more."
         ),
         columns=[ctx.target or ""],
         rows={"train": [int(index[r]) for r in order]},
         evidence={
-            "scale": scale,
+            "scale": float(np.median(scales)),
+            "bin_scales": [round(float(s), 6) for s in scales],
             "cutoff_z": cut,
+            "share": share,
             "top_rows": [
-                {"row": int(index[r]), "target": float(y[r]), "z": round(float(z[r]), 2)}
+                {
+                    "row": int(index[r]),
+                    "target": float(y[r]),
+                    "predicted": float(pred[r]),
+                    "z": round(float(z[r]), 2),
+                }
                 for r in order[:TOP_K]
             ],
         },
