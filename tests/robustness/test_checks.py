@@ -134,3 +134,21 @@ def test_ledger_counts_models_and_explains_best_score(wine, tmp_path):
         options={"ledger": str(ledger)},
     )
     assert rep.by_check("robustness.test_reuse")[0].evidence["models"] == 1
+
+
+def test_clean_bike_sharing_control_is_not_fragile_to_whole_hour_steps():
+    # a clean control of the failure zoo: random split of bike-sharing hours, nothing planted.
+    # 5% of the spread of `hr` is below one hour, so "small noise" on it is a whole-hour step;
+    # the default model reacts to that (rush hours), which is no fragility warning.
+    df = realdata.bike_hour().drop(columns=["instant", "casual", "registered", "dteday"])
+    perm = np.random.default_rng(0).permutation(len(df))
+    tr = df.iloc[perm[:2000]].reset_index(drop=True)
+    te = df.iloc[perm[2000:3000]].reset_index(drop=True)
+    report = tripwire.audit(
+        tr, te, target="cnt", task="regression", checks=["robustness.perturbation"]
+    )
+    found = report.by_check("robustness.perturbation")
+    assert [f.severity for f in found] == ["info"]
+    table = {(r["column"], r["perturbation"]): r for r in found[0].evidence["table"]}
+    assert table[("hr", "noise")].get("whole_steps") is True
+    assert table[("temp", "noise")].get("whole_steps") is None

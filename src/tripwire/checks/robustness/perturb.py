@@ -65,6 +65,14 @@ def _perturbations(
     return out
 
 
+def _whole_steps(s: pd.Series) -> bool:
+    """Integer-valued column whose noise (a fraction of its spread) is below one unit."""
+    v = pd.to_numeric(s, errors="coerce").dropna().to_numpy(dtype=float)
+    if not len(v) or not np.all(v == np.round(v)):
+        return False
+    return bool(NOISE_FRACTION * float(np.std(v)) < 1.0)
+
+
 def perturbation_table(ctx: AuditContext) -> dict[str, Any] | None:
     def compute() -> dict[str, Any] | None:
         side = "test" if ctx.test is not None else "train"
@@ -115,9 +123,12 @@ def perturbation_table(ctx: AuditContext) -> dict[str, Any] | None:
                 drop = None
                 if sc is not None and base_score is not None:
                     drop = base_score - sc if ctx.is_classification else sc - base_score
-                rows.append(
-                    {"column": col, "perturbation": name, "flip_rate": flips(pred), "drop": drop}
-                )
+                row = {"column": col, "perturbation": name, "flip_rate": flips(pred), "drop": drop}
+                if name == "noise" and _whole_steps(X[col]):
+                    # an integer column (hour, count) cannot move by less than one unit, so
+                    # its "small" noise is a whole step: a fact about the model, not fragility
+                    row["whole_steps"] = True
+                rows.append(row)
         return {
             "rows": rows,
             "side": side,
@@ -152,7 +163,9 @@ def find_perturbation_sensitivity(ctx: AuditContext) -> Iterator[Finding]:
     for r in ok:
         by_col[r["column"]] = max(by_col.get(r["column"], 0.0), r["flip_rate"])
     ranking = sorted(by_col.items(), key=lambda kv: -kv[1])
-    noise = {r["column"]: r for r in ok if r["perturbation"] == "noise"}
+    noise = {
+        r["column"]: r for r in ok if r["perturbation"] == "noise" and not r.get("whole_steps")
+    }
     fragile = [
         (c, r["flip_rate"])
         for c, r in sorted(noise.items(), key=lambda kv: -kv[1]["flip_rate"])
