@@ -1,19 +1,12 @@
-"""Retraining entry points used by the loop tests (as a user's `module:function`)."""
+"""Retraining entry points used by the loop tests (as a user's `module:function`).
+
+They are the demo's trainers: a HistGradientBoosting fit, and a deliberately bad one that
+learns from shuffled labels.
+"""
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-from sklearn.ensemble import HistGradientBoostingClassifier
+from tripwire.demo_loop import retrain as fit
+from tripwire.demo_loop import retrain_shuffled as fit_bad
 
-
-def fit(train: pd.DataFrame, target: str) -> HistGradientBoostingClassifier:
-    X = train.drop(columns=[target])
-    return HistGradientBoostingClassifier(max_iter=60, random_state=0).fit(X, train[target])
-
-
-def fit_bad(train: pd.DataFrame, target: str) -> HistGradientBoostingClassifier:
-    """A deliberately bad trainer: it learns from shuffled labels."""
-    X = train.drop(columns=[target])
-    y = np.random.default_rng(0).permutation(train[target].to_numpy())
-    return HistGradientBoostingClassifier(max_iter=20, random_state=0).fit(X, y)
+__all__ = ["fit", "fit_bad"]
