@@ -18,7 +18,6 @@ import json
 import os
 import platform
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -31,7 +30,7 @@ import numpy as np
 import pandas as pd
 from tests import realdata
 from tests.lifecycle import trainers
-from tests.monitor.conftest import Server, cli_env, create_token
+from tests.monitor.conftest import Server, create_token, run_tripwire
 
 from tripwire import __version__
 
@@ -40,14 +39,7 @@ FEATURES = ["day", "period", "nswprice", "nswdemand", "vicprice", "vicdemand", "
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tripwire", *args],
-        capture_output=True,
-        text=True,
-        env=cli_env(),
-        cwd=cwd,
-        timeout=900,
-    )
+    return run_tripwire(*args, cwd=cwd, timeout=900)
 
 
 def _records(rows: pd.DataFrame, prefix: str) -> list[dict[str, Any]]:

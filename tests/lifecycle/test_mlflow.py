@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import joblib
@@ -14,7 +13,7 @@ import pytest
 from tests import realdata
 from tests.conftest import IN_CI
 from tests.lifecycle import trainers
-from tests.monitor.conftest import cli_env
+from tests.monitor.conftest import run_tripwire
 
 try:
     import mlflow
@@ -27,14 +26,7 @@ FEATURES = ["day", "period", "nswprice", "nswdemand", "vicprice", "vicdemand", "
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tripwire", *args],
-        capture_output=True,
-        text=True,
-        env=cli_env(),
-        cwd=cwd,
-        timeout=300,
-    )
+    return run_tripwire(*args, cwd=cwd)
 
 
 def test_export_to_mlflow_and_register_back_from_it(tmp_path: Path) -> None:

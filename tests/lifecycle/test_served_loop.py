@@ -11,9 +11,7 @@ accuracy collapses and the next `tripwire loop` pass puts the gate's champion ba
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -25,9 +23,8 @@ import pandas as pd
 import pytest
 
 from tests import realdata
-from tests.conftest import ROOT
 from tests.lifecycle import trainers
-from tests.monitor.conftest import Server, cli_env, client, create_token
+from tests.monitor.conftest import Server, client, create_token, run_tripwire
 
 pytestmark = pytest.mark.slow
 
@@ -35,17 +32,7 @@ FEATURES = ["day", "period", "nswprice", "nswdemand", "vicprice", "vicdemand", "
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = cli_env()
-    # The loop imports the retraining entry `tests.lifecycle.trainers:...` like a user's module.
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env["PYTHONPATH"]
-    return subprocess.run(
-        [sys.executable, "-m", "tripwire", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=600,
-    )
+    return run_tripwire(*args, cwd=cwd, timeout=600, with_root=True)
 
 
 def _records(rows: pd.DataFrame, prefix: str) -> list[dict[str, Any]]:

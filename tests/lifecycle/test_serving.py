@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,21 +17,14 @@ import pytest
 
 from tests import realdata
 from tests.lifecycle import trainers
-from tests.monitor.conftest import Server, cli_env, client, create_token
+from tests.monitor.conftest import Server, client, create_token, run_tripwire
 from tripwire.lifecycle.registry import Registry
 
 FEATURES = ["day", "period", "nswprice", "nswdemand", "vicprice", "vicdemand", "transfer"]
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tripwire", *args],
-        capture_output=True,
-        text=True,
-        env=cli_env(),
-        cwd=cwd,
-        timeout=300,
-    )
+    return run_tripwire(*args, cwd=cwd)
 
 
 def _records(rows: pd.DataFrame, prefix: str) -> list[dict[str, Any]]:

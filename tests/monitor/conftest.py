@@ -103,6 +103,24 @@ def cli_env() -> dict[str, str]:
     return env
 
 
+def run_tripwire(
+    *args: str, cwd: Path, timeout: float = 300, with_root: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """`python -m tripwire ARGS` in ``cwd``; ``with_root`` also puts the repository on the path
+    (for retraining entry points like ``tests.lifecycle.trainers:fit``)."""
+    env = cli_env()
+    if with_root:
+        env["PYTHONPATH"] = str(ROOT) + os.pathsep + env["PYTHONPATH"]
+    return subprocess.run(
+        [sys.executable, "-m", "tripwire", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=timeout,
+    )
+
+
 def create_token(db: str, name: str = "tests") -> str:
     res = subprocess.run(
         [sys.executable, "-m", "tripwire", "token", "create", name, "--db", db],
