@@ -20,7 +20,8 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from tripwire.monitor.store import ModelInfo, Store, _iso
+from tripwire.monitor.records import iso_time
+from tripwire.monitor.store import ModelInfo, Store
 
 log = logging.getLogger("tripwire.monitor")
 
@@ -95,8 +96,8 @@ def describe(rule: str, r: Mapping[str, Any], inc: Mapping[str, Any]) -> tuple[s
     """The incident's title and evidence, taken from its latest flagged window."""
     ev: dict[str, Any] = {
         "window": {
-            "start": _iso(r["window_start"]),
-            "end": _iso(r["window_end"]),
+            "start": iso_time(r["window_start"]),
+            "end": iso_time(r["window_end"]),
             "n_predictions": r["n_predictions"],
         },
         "flagged_windows": inc["flagged_windows"],
@@ -177,7 +178,7 @@ def reconcile(
     events = []
     seen = set()
     for inc in derived:
-        key = (inc["rule"], _iso(inc["first_window"]))
+        key = (inc["rule"], iso_time(inc["first_window"]))
         seen.add(key)
         old = stored.get(key)
         if old is None:
@@ -186,7 +187,7 @@ def reconcile(
             change = {"open": "reopened", "resolved": "resolved"}[inc["status"]]
         else:
             change = None
-        if old is None or change or old["last_window"] != _iso(inc["last_window"]):
+        if old is None or change or old["last_window"] != iso_time(inc["last_window"]):
             store.upsert_incident(model.id, inc)
         if change:
             events.append({"event": change, "model": model.name, **_public(inc)})
@@ -224,5 +225,5 @@ def _public(inc: Mapping[str, Any]) -> dict[str, Any]:
     out = {k: inc[k] for k in ("rule", "severity", "status", "title", "evidence")}
     for k in ("first_window", "last_window", "resolved_window"):
         v = inc.get(k)
-        out[k] = _iso(v) if isinstance(v, (int, float)) else v
+        out[k] = iso_time(v) if isinstance(v, (int, float)) else v
     return out

@@ -25,7 +25,8 @@ from starlette.concurrency import run_in_threadpool
 from tripwire.errors import ConflictError, NotFoundError, TripwireError
 from tripwire.monitor.evaluation import Scheduler
 from tripwire.monitor.prometheus import IngestMetrics
-from tripwire.monitor.store import Store, check_reference
+from tripwire.monitor.records import check_reference
+from tripwire.monitor.store import Store
 
 log = logging.getLogger("tripwire.monitor")
 
@@ -468,9 +469,9 @@ def _openapi(app: FastAPI) -> Any:
 
 
 def _window_out(r: dict[str, Any]) -> dict[str, Any]:
-    from tripwire.monitor.store import _iso
+    from tripwire.monitor.records import iso_time
 
-    return {**r, "start": _iso(r["window_start"]), "end": _iso(r["window_end"])}
+    return {**r, "start": iso_time(r["window_start"]), "end": iso_time(r["window_end"])}
 
 
 def _install_errors(app: FastAPI, metrics: IngestMetrics) -> None:

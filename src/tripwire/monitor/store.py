@@ -20,7 +20,6 @@ Examples
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import secrets
@@ -34,17 +33,23 @@ import sqlalchemy as sa
 
 from tripwire.errors import ConflictError, InputError, NotFoundError
 from tripwire.monitor import schema as t
+from tripwire.monitor.records import (
+    FEEDBACK_FIELDS,
+    PREDICTION_FIELDS,
+    check_probabilities,
+    check_reference,
+    check_scalar,
+    dumps,
+    iso_time,
+    json_default,
+    loads_many,
+    parse_time,
+    record_id,
+)
 
 TASKS = ("classification", "regression")
 DEFAULT_DB = "sqlite:///tripwire.db"
 DEFAULT_WINDOW_SECONDS = 3600
-MAX_ID_LENGTH = 200
-# Epoch seconds from 1970 to the end of year 9999: anything else is a unit mistake.
-MAX_TIMESTAMP = 253_402_300_799.0
-PREDICTION_FIELDS = frozenset(
-    {"id", "timestamp", "features", "prediction", "probabilities", "latency_ms", "model_version"}
-)
-FEEDBACK_FIELDS = frozenset({"id", "label", "timestamp"})
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,7 @@ class ModelInfo:
             "task": self.task,
             "window_seconds": self.window_seconds,
             "config": self.config,
-            "created_at": _iso(self.created_at),
+            "created_at": iso_time(self.created_at),
         }
 
 
@@ -81,126 +86,6 @@ def driver_url(url: str) -> str:
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _iso(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-def parse_time(value: Any, *, where: str) -> float:
-    """Epoch seconds from a number or an ISO 8601 string (naive strings are UTC)."""
-    if isinstance(value, bool):
-        raise InputError(f"{where}: timestamp must be an ISO 8601 string or epoch seconds")
-    if isinstance(value, (int, float)):
-        if not 0 <= value <= MAX_TIMESTAMP:
-            raise InputError(
-                f"{where}: timestamp {value!r} is not epoch seconds between 1970 and 9999"
-            )
-        return float(value)
-    if isinstance(value, str):
-        try:
-            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise InputError(
-                f"{where}: timestamp {value!r} is not ISO 8601 (e.g. 2026-11-28T12:00:00Z)"
-            ) from None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=dt.timezone.utc)
-        return parse_time(parsed.timestamp(), where=where)
-    raise InputError(f"{where}: timestamp must be an ISO 8601 string or epoch seconds")
-
-
-def _record_id(rec: Mapping[str, Any], where: str) -> str:
-    if "id" not in rec or rec["id"] is None:
-        raise InputError(f"{where}: field 'id' is missing")
-    rid = rec["id"]
-    if isinstance(rid, bool) or not isinstance(rid, (str, int)):
-        raise InputError(f"{where}: 'id' must be a string or an integer, got {type(rid).__name__}")
-    rid = str(rid)
-    if not rid or len(rid) > MAX_ID_LENGTH or "\x00" in rid:
-        raise InputError(f"{where}: 'id' must have 1 to {MAX_ID_LENGTH} characters (no NUL)")
-    return rid
-
-
-# One encoder for every row: json.dumps with options builds a new encoder on each call.
-_encode = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
-try:  # orjson (in the service extra) encodes about 5x faster; the stdlib is the fallback
-    import orjson
-
-    _ORJSON_OPTS = orjson.OPT_NON_STR_KEYS
-
-    def _encode_fast(value: Any) -> str:
-        return orjson.dumps(value, option=_ORJSON_OPTS).decode()
-
-except ImportError:  # pragma: no cover - exercised only without the extra
-    _encode_fast = _encode  # type: ignore[assignment]
-
-
-def _check_scalar(value: Any, where: str) -> None:
-    if not isinstance(value, (str, int, float)):
-        raise InputError(f"{where} must be a string, number or boolean, got {type(value).__name__}")
-
-
-def _check_probabilities(proba: Any, where: str) -> None:
-    if not isinstance(proba, Mapping):
-        raise InputError(f"{where}: 'probabilities' must be an object {{class: p}}")
-    for cls, p in proba.items():
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
-            raise InputError(f"{where}: probability of class {cls!r} must be a number in [0, 1]")
-
-
-def _dumps(value: Any, where: str) -> str:
-    try:
-        return _encode_fast(value)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{where}: value is not JSON-serialisable ({exc})") from None
-
-
-def _parse_profile(value: Any) -> Any:
-    """A :class:`~tripwire.scale.DatasetProfile` from its JSON form, or an InputError."""
-    from tripwire.scale.profile import DatasetProfile
-
-    try:
-        prof = DatasetProfile.from_dict(value, where="reference.profile")
-    except InputError:
-        raise
-    except Exception as exc:  # a damaged file: missing keys, bad base64, corrupt sketches
-        raise InputError(
-            f"reference.profile is damaged ({type(exc).__name__}: {exc}); send the JSON that "
-            "`tripwire profile DATA --out FILE` wrote, unchanged"
-        ) from None
-    if not prof.columns or prof.rows < 1:
-        raise InputError("reference.profile has no rows or no columns; profile the reference data")
-    return prof
-
-
-def check_reference(reference: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
-    """(rows, what to store) for a reference, or an InputError saying what is wrong with it."""
-    if "profile" in reference:
-        if set(reference) != {"profile"}:
-            raise InputError(
-                "reference: send either 'records' (with optional labels, predictions, "
-                "probabilities) or 'profile' alone, not both"
-            )
-        prof = _parse_profile(reference["profile"])
-        return prof.rows, {"profile": prof.to_dict()}
-    records = reference.get("records")
-    if not isinstance(records, list) or not records:
-        raise InputError(
-            "reference: 'records' must be a non-empty list of feature objects (or send "
-            "'profile', a saved tripwire profile)"
-        )
-    for i, rec in enumerate(records):
-        if not isinstance(rec, dict):
-            raise InputError(f"reference record {i}: expected an object of feature values")
-    n = len(records)
-    for key in ("labels", "predictions", "probabilities"):
-        values = reference.get(key)
-        if values is not None and (not isinstance(values, list) or len(values) != n):
-            raise InputError(f"reference: '{key}' must be a list with one entry per record ({n})")
-    return n, dict(reference)
 
 
 class Store:
@@ -259,8 +144,8 @@ class Store:
         return [
             {
                 "name": r["name"],
-                "created_at": _iso(r["created_at"]),
-                "revoked_at": _iso(r["revoked_at"]),
+                "created_at": iso_time(r["created_at"]),
+                "revoked_at": iso_time(r["revoked_at"]),
             }
             for r in rows
         ]
@@ -350,7 +235,7 @@ class Store:
         return self._put_reference(model.id, n, payload)
 
     def _put_reference(self, model_id: int, n: int, reference: dict[str, Any]) -> int:
-        payload = _dumps(reference, "reference")
+        payload = dumps(reference, "reference")
         with self.engine.begin() as conn:
             conn.execute(t.references.delete().where(t.references.c.model_id == model_id))
             conn.execute(
@@ -389,13 +274,13 @@ class Store:
                     f"{where}: unknown field(s) {', '.join(sorted(map(str, extra)))}; "
                     f"allowed: {', '.join(sorted(PREDICTION_FIELDS))}"
                 )
-            rid = _record_id(rec, where)
+            rid = record_id(rec, where)
             features = rec.get("features")
             if not isinstance(features, Mapping):
                 raise InputError(f"{where}: 'features' must be an object of feature values")
             if rec.get("prediction") is None:
                 raise InputError(f"{where}: field 'prediction' is missing")
-            _check_scalar(rec["prediction"], f"{where}: 'prediction'")
+            check_scalar(rec["prediction"], f"{where}: 'prediction'")
             ts = (
                 parse_time(rec["timestamp"], where=where)
                 if rec.get("timestamp") is not None
@@ -403,7 +288,7 @@ class Store:
             )
             proba = rec.get("probabilities")
             if proba is not None:
-                _check_probabilities(proba, where)
+                check_probabilities(proba, where)
             latency = rec.get("latency_ms")
             if latency is not None and (
                 isinstance(latency, bool)
@@ -431,9 +316,9 @@ class Store:
                 "ts": ts,
                 "window_start": int(ts // width) * width,
                 "version": version,
-                "features": _dumps(features, where),
-                "prediction": _dumps(rec["prediction"], where),
-                "probabilities": None if proba is None else _dumps(proba, where),
+                "features": dumps(features, where),
+                "prediction": dumps(rec["prediction"], where),
+                "probabilities": None if proba is None else dumps(proba, where),
                 "latency_ms": None if latency is None else float(latency),
                 "received_at": now,
             }
@@ -463,10 +348,10 @@ class Store:
                     f"{where}: unknown field(s) {', '.join(sorted(map(str, extra)))}; "
                     f"allowed: {', '.join(sorted(FEEDBACK_FIELDS))}"
                 )
-            rid = _record_id(rec, where)
+            rid = record_id(rec, where)
             if rec.get("label") is None:
                 raise InputError(f"{where}: field 'label' is missing")
-            _check_scalar(rec["label"], f"{where}: 'label'")
+            check_scalar(rec["label"], f"{where}: 'label'")
             ts = (
                 parse_time(rec["timestamp"], where=where)
                 if rec.get("timestamp") is not None
@@ -476,7 +361,7 @@ class Store:
                 rows[rid] = {
                     "model_id": model.id,
                     "id": rid,
-                    "label": _dumps(rec["label"], where),
+                    "label": dumps(rec["label"], where),
                     "ts": ts,
                     "received_at": now,
                 }
@@ -585,11 +470,11 @@ class Store:
         return {
             "ids": list(cols[0]),
             "ts": list(cols[1]),
-            "features": _loads_many(cols[2]),
-            "prediction": _loads_many(cols[3]),
-            "probabilities": _loads_many(cols[4]),
+            "features": loads_many(cols[2]),
+            "prediction": loads_many(cols[3]),
+            "probabilities": loads_many(cols[4]),
             "latency_ms": list(cols[5]),
-            "label": _loads_many(cols[6]),
+            "label": loads_many(cols[6]),
         }
 
     def stored_windows(self, model_id: int) -> dict[int, tuple[int, int, bool]]:
@@ -612,7 +497,7 @@ class Store:
                 "n_feedback": int(r["n_feedback"]),
                 "complete": bool(r["complete"]),
                 "evaluated_at": time.time(),
-                "result": json.dumps(r, allow_nan=False, default=_json_default),
+                "result": json.dumps(r, allow_nan=False, default=json_default),
             }
             for r in results
         ]
@@ -669,7 +554,7 @@ class Store:
             "updated_at": time.time(),
             "resolved_at": time.time() if incident["status"] != "open" else None,
             "title": incident["title"],
-            "evidence": json.dumps(incident["evidence"], default=_json_default),
+            "evidence": json.dumps(incident["evidence"], default=json_default),
         }
         with self.engine.begin() as conn:
             found = conn.execute(
@@ -717,27 +602,6 @@ class Store:
         _ENGINES.pop(driver_url(self.url), None)
 
 
-def _loads_many(values: Sequence[str | None]) -> list[Any]:
-    # One json.loads over the whole column is several times faster than one call per row.
-    if not values:
-        return []
-    return json.loads("[" + ",".join("null" if v is None else v for v in values) + "]")
-
-
-def _json_default(o: Any) -> Any:
-    import numpy as np
-
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return None if not np.isfinite(o) else float(o)
-    if isinstance(o, np.bool_):
-        return bool(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"cannot serialise {type(o).__name__}")
-
-
 def _model(row: Any) -> ModelInfo:
     return ModelInfo(
         id=int(row.id),
@@ -757,12 +621,12 @@ def _incident(r: Any) -> dict[str, Any]:
         "status": r["status"],
         "severity": r["severity"],
         "title": r["title"],
-        "first_window": _iso(r["first_window"]),
-        "last_window": _iso(r["last_window"]),
-        "resolved_window": _iso(r["resolved_window"]),
-        "opened_at": _iso(r["opened_at"]),
-        "updated_at": _iso(r["updated_at"]),
-        "resolved_at": _iso(r["resolved_at"]),
+        "first_window": iso_time(r["first_window"]),
+        "last_window": iso_time(r["last_window"]),
+        "resolved_window": iso_time(r["resolved_window"]),
+        "opened_at": iso_time(r["opened_at"]),
+        "updated_at": iso_time(r["updated_at"]),
+        "resolved_at": iso_time(r["resolved_at"]),
         "evidence": json.loads(r["evidence"]),
     }
 
