@@ -227,3 +227,54 @@ def test_exact_conflicts_warn_on_relabelled_items_not_on_coarse_tables(spam):
         "labels.conflicts"
     ]
     assert f.sev.value == "info" and not f.rows
+
+
+@pytest.fixture(scope="module")
+def spam_split():
+    df = realdata.spambase().sample(n=3000, random_state=3).reset_index(drop=True)
+    return df.iloc[:2000].reset_index(drop=True), df.iloc[2000:].reset_index(drop=True), "spam"
+
+
+def test_class_conditional_noise_warns_by_train_test_comparison(spam_split):
+    # 40% of the spam rows of train relabelled as ham: the surest rows are clean ham, so the
+    # noise floor stays low; only the comparison with the clean test labels can see it
+    train, test, target = spam_split
+    rng = np.random.default_rng(4)
+    noisy = train.copy()
+    flip = (noisy[target] == 1).to_numpy() & (rng.random(len(noisy)) < 0.4)
+    noisy.loc[flip, target] = 0
+    rep = tripwire.audit(noisy, test, target=target, checks=["labels.issues", "labels.issues_test"])
+    f = _labels(rep)["labels.issues"]
+    assert f.evidence["noise_floor"]["low"] < 0.05  # the floor alone would not warn
+    cmp = f.evidence["train_vs_test"]
+    assert cmp["p_value"] < 0.01 and cmp["excess"] > 0.05
+    assert f.sev.value == "warning"
+    assert _labels(rep)["labels.issues_test"].sev.value == "info"  # the clean side is quiet
+    flagged = np.zeros(len(noisy), bool)
+    flagged[f.rows["train"]] = True
+    assert (flagged & flip).sum() / flagged.sum() > 0.6
+
+
+def test_clean_split_is_quiet_on_both_sides(spam_split):
+    train, test, target = spam_split
+    rep = tripwire.audit(train, test, target=target, checks=["labels.issues", "labels.issues_test"])
+    found = _labels(rep)
+    assert found["labels.issues"].evidence["train_vs_test"]["p_value"] > 0.01
+    assert all(f.sev.value == "info" for f in found.values())
+
+
+def test_clean_adult_split_is_quiet_and_class_conditional_noise_warns():
+    df = realdata.adult().sample(n=3000, random_state=5).reset_index(drop=True)
+    train, test = df.iloc[:2000].reset_index(drop=True), df.iloc[2000:].reset_index(drop=True)
+    rep = tripwire.audit(
+        train, test, target="income", checks=["labels.issues", "labels.issues_test"]
+    )
+    assert all(f.sev.value == "info" for f in _labels(rep).values())
+    rng = np.random.default_rng(6)
+    noisy = train.copy()
+    flip = (noisy["income"] == ">50K").to_numpy() & (rng.random(len(noisy)) < 0.4)
+    noisy.loc[flip, "income"] = "<=50K"
+    rep = tripwire.audit(noisy, test, target="income", checks=["labels.issues"])
+    f = _labels(rep)["labels.issues"]
+    assert f.evidence["noise_floor"]["low"] < 0.05
+    assert f.sev.value == "warning" and f.evidence["train_vs_test"]["p_value"] < 0.01

@@ -5,9 +5,17 @@ probabilities (test, reported separately), and regression label outliers on a ro
 Conflicting labels on duplicate inputs live in ``label_conflicts``, several annotators in
 ``annotators``, labels that go out of date in ``outdated_labels``.
 
-Severity is calibrated against the model's own confidence: confident learning always reports
-some noise where classes overlap, so a warning needs the *noise floor* (the disagreement rate
-among the rows the model is most sure of, a Wilson lower bound) to be material as well.
+Severity is a statistical decision. Confident learning always reports some noise where
+classes overlap, so its estimate alone never warns. A warning needs either
+
+- the *noise floor* (the disagreement rate among the rows the model is most sure of, a Wilson
+  lower bound) and the noise-rate interval both at 5% or more: noise that does not depend on
+  the inputs, visible without a test set; or
+- with labelled test data, a likelihood-ratio test that train and test labels follow different
+  laws given the model's scores (the null of a random split: one law), rejected at 1%, with
+  the side that warns carrying at least 2 points more estimated noise than the other. This
+  catches noise that hides from the floor: class-conditional flips (the surest rows are of
+  the clean class) and noise that grows with a feature.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
+from sklearn.linear_model import LogisticRegression
 
 from tripwire.checks import check
 from tripwire.context import AuditContext
@@ -29,6 +38,11 @@ TOP_K = 20
 #: Clean labels of hard tasks disagree with the model's surest decile at a few per cent
 #: (German credit: 2-9% over random subsamples), so a lower bar warns on clean data.
 FLOOR = 0.05
+#: The train/test comparison: significance level, the smallest excess of the warning side's
+#: noise estimate over the other side's, and the fewest labelled rows on each side.
+ALPHA = 0.01
+EXCESS = 0.02
+MIN_COMPARE_ROWS = 100
 
 
 def _codes(y: pd.Series, classes: tuple[Any, ...]) -> np.ndarray:
@@ -108,10 +122,127 @@ def noise_floor(
     return {"rate": k / len(top), "low": _wilson_low(k, len(top)), "rows": float(len(top))}
 
 
-def is_material(res: LabelIssues, floor: dict[str, float]) -> bool:
-    """The warning rule: noise-rate and noise-floor lower bounds at FLOOR or more, and at
-    least five flagged rows."""
-    return bool(res.noise_interval[0] >= FLOOR and floor["low"] >= FLOOR and len(res.ranked) >= 5)
+def _score_features(proba: np.ndarray) -> np.ndarray:
+    logp = np.log(np.clip(proba, 1e-6, 1.0))
+    return logp[:, 1:] - logp[:, [0]]
+
+
+def _recalibrated_loglik(X: np.ndarray, y: np.ndarray) -> float:
+    """Log-likelihood of ``y`` under a multinomial logistic recalibration of the scores X."""
+    present = np.unique(y)
+    if present.size < 2:
+        return 0.0
+    fit = LogisticRegression(C=1e4, max_iter=1000).fit(X, y)
+    col = np.searchsorted(fit.classes_, y)
+    return float(np.log(np.clip(fit.predict_proba(X)[np.arange(len(y)), col], 1e-12, 1)).sum())
+
+
+def compare_sides(
+    y_train: np.ndarray, p_train: np.ndarray, y_test: np.ndarray, p_test: np.ndarray
+) -> dict[str, float]:
+    """Test whether train and test labels follow the same law given the model's scores.
+
+    Train scores are out-of-fold, test scores come from the model fitted on train. Each side's
+    labels are regressed on the log-odds of the scores (a multinomial logistic
+    recalibration, which absorbs the model's over- or under-confidence); the likelihood ratio
+    of one fit per side against one pooled fit is chi-squared with (K-1)K degrees of freedom
+    under the null of a random split. A model fit on noisy labels absorbs the noise, so it
+    looks calibrated on its own out-of-fold labels; clean test labels then sit off that
+    calibration (uniform noise: steeper; class-conditional: shifted). The confident-learning
+    noise estimate of each side says which side is the noisier.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> p = rng.uniform(0.02, 0.98, 2000); P = np.c_[1 - p, p]
+    >>> y = (rng.random(2000) < p).astype(int)
+    >>> bool(compare_sides(y[:1000], P[:1000], y[1000:], P[1000:])["p_value"] > 0.01)
+    True
+    >>> y2 = y[:1000].copy(); y2[(y2 == 1) & (rng.random(1000) < 0.4)] = 0  # 40% of 1s flipped
+    >>> bool(compare_sides(y2, P[:1000], y[1000:], P[1000:])["p_value"] < 0.01)
+    True
+    """
+    k = p_train.shape[1]
+    X_tr, X_te = _score_features(p_train), _score_features(p_test)
+    pooled = _recalibrated_loglik(np.vstack([X_tr, X_te]), np.r_[y_train, y_test])
+    separate = _recalibrated_loglik(X_tr, y_train) + _recalibrated_loglik(X_te, y_test)
+    statistic = max(0.0, 2.0 * (separate - pooled))
+    df = (k - 1) * k
+    noise_train = find_label_issues(y_train, p_train, n_boot=0).noise_rate
+    noise_test = find_label_issues(y_test, p_test, n_boot=0).noise_rate
+    return {
+        "statistic": statistic,
+        "df": float(df),
+        "p_value": float(stats.chi2.sf(statistic, df)),
+        "alpha": ALPHA,
+        "noise_train": noise_train,
+        "noise_test": noise_test,
+        "excess": noise_train - noise_test,
+        "rows_train": float(len(y_train)),
+        "rows_test": float(len(y_test)),
+    }
+
+
+def side_differs(comparison: dict[str, float] | None, side: str) -> bool:
+    """True when the comparison rejects one law for both sides and ``side`` is the noisier by
+    EXCESS or more."""
+    if comparison is None or comparison["p_value"] >= ALPHA:
+        return False
+    excess = comparison["excess"] if side == "train" else -comparison["excess"]
+    return bool(excess >= EXCESS)
+
+
+def is_material(
+    res: LabelIssues,
+    floor: dict[str, float],
+    comparison: dict[str, float] | None = None,
+    side: str = "train",
+) -> bool:
+    """The warning rule: at least five flagged rows, and either the noise-rate and noise-floor
+    lower bounds at FLOOR or more, or ``side``'s labels differ from the other side's
+    (:func:`side_differs`)."""
+    by_floor = res.noise_interval[0] >= FLOOR and floor["low"] >= FLOOR
+    return bool(len(res.ranked) >= 5 and (by_floor or side_differs(comparison, side)))
+
+
+def _comparison(ctx: AuditContext) -> dict[str, float] | None:
+    """Train against test labels, when the test set is labelled and scored by the baseline.
+
+    Test rows whose inputs repeat a train row are left out (the fitted model has seen them,
+    so their labels agree with it more than a new row's would), unless they are half of the
+    test rows or more: in a coarse table (vote counts, a few categories) repeated inputs are
+    the norm and not copies. A user's model is not used:
+    it may have been fit on anything, the test rows included.
+    """
+    if ctx.test is None or ctx.model is not None or ctx.target not in ctx.test.columns:
+        return None
+    oof, pred = ctx.oof(), ctx.test_predictions()
+    if oof.proba is None or pred.proba is None or pred.source != "baseline":
+        return None
+    if [str(c) for c in oof.classes] != [str(c) for c in pred.classes]:
+        return None
+    y_tr, y_te = _codes(ctx.y("train"), oof.classes), _codes(ctx.y("test"), pred.classes)
+    seen = set(pd.util.hash_pandas_object(ctx.X("train"), index=False).to_numpy().tolist())
+    new = ~pd.util.hash_pandas_object(ctx.X("test"), index=False).isin(seen).to_numpy()
+    keep_te = (y_te >= 0) & (new if new.mean() > 0.5 else True)
+    if (y_tr < 0).any() or keep_te.sum() < MIN_COMPARE_ROWS or len(y_tr) < MIN_COMPARE_ROWS:
+        return None
+    return compare_sides(y_tr, oof.proba, y_te[keep_te], pred.proba[keep_te])
+
+
+def _comparison_text(comparison: dict[str, float] | None, what: str) -> str:
+    if comparison is None:
+        return ", or labelled test data to compare with (none here)."
+    c = comparison
+    verdict = "differ" if c["p_value"] < ALPHA else "do not differ"
+    return (
+        f", or {what} labels that follow another law than the other side's given the model's "
+        f"scores. They {verdict}: likelihood-ratio statistic {c['statistic']:.1f} on "
+        f"{int(c['df'])} degrees of freedom, p = {c['p_value']:.2g} against the null of one "
+        f"law for both sides (a random split), at level {ALPHA:g}; estimated noise "
+        f"{c['noise_train']:.1%} in train and {c['noise_test']:.1%} in test (the warning "
+        f"side needs {EXCESS:.0%} more)."
+    )
 
 
 def _top_rows(res: LabelIssues, labels: np.ndarray, classes: tuple[Any, ...]) -> list[dict]:
@@ -132,9 +263,10 @@ def _issues_finding(
     res = find_label_issues(labels, proba, random_state=ctx.random_state)
     ranks = ordinal_ranks(classes, proba)
     floor = noise_floor(labels, proba, ranks=ranks)
+    comparison = ctx.cached("labels:compare", lambda: _comparison(ctx))
     n = len(labels)
     low, high = res.noise_interval
-    material = is_material(res, floor)
+    material = is_material(res, floor, comparison, side)
     severity = "warning" if material else "info"
     index = ctx.frame(side).index.to_numpy()
     what = "training" if side == "train" else "test"
@@ -154,7 +286,8 @@ def _issues_finding(
             f"(95% interval {low:.1%} to {high:.1%}). Among the {int(floor['rows']):,} rows the "
             f"model is most sure of, {floor['rate']:.1%} of labels disagree with it (lower bound "
             f"{floor['low']:.1%}); clean labels agree there, so this floor separates noise from "
-            f"class overlap. A warning needs both lower bounds at {FLOOR:.0%} or more."
+            f"class overlap. A warning needs both lower bounds at {FLOOR:.0%} or more"
+            + _comparison_text(comparison, what)
             + (
                 " The classes are an ordinal scale: the floor counts only labels two or more "
                 "steps from the model's class (one step is within a rating's uncertainty)."
@@ -167,6 +300,7 @@ def _issues_finding(
         evidence={
             "noise_rate": {"estimate": res.noise_rate, "low": low, "high": high, "level": 0.95},
             "noise_floor": {**floor, "ordinal": ranks is not None},
+            "train_vs_test": comparison,
             "flagged": int(len(res.ranked)),
             "rows": n,
             "classes": list(classes),
