@@ -10,11 +10,14 @@ Run:
 
 Side by side on one file (generated if missing): tripwire's local engine, whylogs, and
 tripwire's Dask engine on a LocalCluster of 2 workers, then Dask vs local profile agreement:
-    python benchmarks/scale.py side --data /work/scalemon-data --rows 10000000 \
-        --peers /work/venv-peers/bin/python [--peers-path DIR]
+    python benchmarks/scale.py side --data /work/scale-data --rows 100000000 \
+        --peers /work/venv-peers/bin/python [--peers-path DIR] [--peer-limit SECONDS] \
+        [--skip tripwire_dask,dask_vs_local]
 
 ``--peers-path`` is put on the peer interpreter's PYTHONPATH (e.g. a pyarrow built for
-numpy 1.x, which whylogs 1.6 needs). Every step runs in its own process, which reports its
+numpy 1.x, which whylogs 1.6 needs). ``--peer-limit`` stops whylogs after that many seconds
+and records the rows it reached ("completed": false); whylogs prints its progress every 5M
+rows. Results go to DATA/side{ROWS}_results.json; steps already there are not rerun. Every step runs in its own process, which reports its
 own peak RSS (ru_maxrss); the Dask step also reports the largest worker's.
 """
 
@@ -26,6 +29,7 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -136,6 +140,7 @@ import pyarrow, pyarrow.parquet as pq
 import whylogs as why
 from importlib.metadata import version
 src, rows, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+limit = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0  # seconds; 0 = run to the end
 t = time.perf_counter()
 view = None
 done = 0
@@ -145,12 +150,17 @@ for b in pq.ParquetFile(src, buffer_size=1 << 20, pre_buffer=False).iter_batches
     v = why.log(df).view()
     view = v if view is None else view.merge(v)
     done += len(df)
-    if done >= rows:
+    if done % 5_000_000 < len(df):  # progress on stderr, so a run cut short still tells
+        el = time.perf_counter() - t
+        print(f"whylogs {done} rows {el:.0f} s {done / el:.0f} rows/s peak "
+              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB",
+              file=sys.stderr, flush=True)
+    if done >= rows or (limit and time.perf_counter() - t > limit):
         break
 with open(out, "wb") as fh:
     fh.write(view.serialize())
 secs = time.perf_counter() - t
-print(json.dumps({"rows": done, "seconds": secs, "rows_per_s": done / secs,
+print(json.dumps({"rows": done, "completed": done >= rows, "seconds": secs, "rows_per_s": done / secs,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "whylogs": version("whylogs"), "pyarrow": pyarrow.__version__}))
 """
@@ -160,16 +170,37 @@ def _sub(args: list[str], python: str = sys.executable, path: str | None = None)
     env = dict(os.environ)
     if path:
         env["PYTHONPATH"] = path
-    out = subprocess.run([python, *args], capture_output=True, text=True, env=env)
-    if out.returncode:
-        raise SystemExit(f"{' '.join(args[:2])} failed:\n{out.stderr[-3000:]}")
-    res = json.loads(out.stdout.strip().splitlines()[-1])
+    # stderr is passed through line by line (progress of long steps), its tail kept for errors.
+    with tempfile.TemporaryFile("w+") as stdout:
+        proc = subprocess.Popen(
+            [python, *args], stdout=stdout, stderr=subprocess.PIPE, text=True, env=env
+        )
+        assert proc.stderr is not None
+        tail: list[str] = []
+        for line in proc.stderr:
+            print(line, end="", file=sys.stderr, flush=True)
+            tail = [*tail[-99:], line]
+        if proc.wait():
+            raise SystemExit(f"{' '.join(args[:2])} failed:\n{''.join(tail)[-3000:]}")
+        stdout.seek(0)
+        res = json.loads(stdout.read().strip().splitlines()[-1])
     res["load_after"] = os.getloadavg()[0]
     return res
 
 
-def side_by_side(d: Path, rows: int, peers: str, peers_path: str | None) -> dict:
-    """tripwire (local), whylogs and tripwire (Dask) profiling the same Parquet file."""
+def side_by_side(
+    d: Path,
+    rows: int,
+    peers: str,
+    peers_path: str | None,
+    peer_limit: float = 0.0,
+    skip: tuple[str, ...] = (),
+) -> dict:
+    """tripwire (local), whylogs and tripwire (Dask) profiling the same Parquet file.
+
+    ``peer_limit`` stops whylogs after that many seconds (its result then says how many rows
+    it reached, with "completed": false); ``skip`` leaves out steps by key.
+    """
     src = d / f"side{rows}.parquet"
     if not src.exists():
         here = Path(__file__).resolve().parent
@@ -181,13 +212,14 @@ def side_by_side(d: Path, rows: int, peers: str, peers_path: str | None) -> dict
     me = [__file__]
     steps = [
         ("tripwire_local", [*me, "profile", str(src), str(d / f"side{rows}.local.json")], None),
-        ("whylogs", ["-c", WHYLOGS_CODE, str(src), str(rows), str(d / f"side{rows}.wl.bin")], peers),
+        ("whylogs", ["-c", WHYLOGS_CODE, str(src), str(rows), str(d / f"side{rows}.wl.bin"),
+                     str(peer_limit)], peers),
         ("tripwire_dask", [*me, "profile", str(src), str(d / f"side{rows}.dask.json"), "dask"], None),
         ("dask_vs_local", [*me, "compare", str(d / f"side{rows}.dask.json"),
                            str(d / f"side{rows}.local.json")], None),
     ]  # fmt: skip
     for key, args, python in steps:
-        if key in res:
+        if key in res or key in skip:
             continue
         load = os.getloadavg()[0]
         print(f"{key} ... (load {load:.1f})", flush=True)
@@ -206,6 +238,8 @@ def main() -> None:
     ap.add_argument("--peers", default="/work/venv-peers/bin/python")
     ap.add_argument("--peers-path", default=None)
     ap.add_argument("--rows", type=int, default=10_000_000)
+    ap.add_argument("--peer-limit", type=float, default=0.0, help="seconds for whylogs (side)")
+    ap.add_argument("--skip", default="", help="side: comma-separated steps to leave out")
     a = ap.parse_args()
     steps = {
         "profile": step_profile,
@@ -220,7 +254,9 @@ def main() -> None:
         return
     d = Path(a.data)
     if a.step == "side":
-        print(json.dumps(side_by_side(d, a.rows, a.peers, a.peers_path), indent=1))
+        skip = tuple(x for x in a.skip.split(",") if x)
+        res = side_by_side(d, a.rows, a.peers, a.peers_path, a.peer_limit, skip)
+        print(json.dumps(res, indent=1))
         return
     res_path = d / "scale_results.json"
     res: dict = json.loads(res_path.read_text()) if res_path.exists() else {}
