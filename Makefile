@@ -38,10 +38,13 @@ bench-zoo: $(VENV)/.dev
 	$(PY) -m benchmarks.zoo.generate --out $(ZOO) --seed 0
 	$(PY) -m benchmarks.zoo.score --scenarios $(ZOO) --jobs 2 --out benchmarks/results/zoo-tripwire.json
 
-# Peer tools on the same zoo, side by side in one run (~1 h, 2 cores): cleanlab, Evidently,
-# alibi-detect, NannyML and whylogs in .venv-peers, deepchecks in .venv-dc (its pins clash with
-# the others). They run by subprocess in their own environments; tripwire never imports them.
-# The tables replace the zoo-peers block of benchmarks/RESULTS.md.
+# Peer tools on the same zoo, side by side in one run (35-60 min on 2 cores, depending on what
+# else runs): cleanlab, Evidently, alibi-detect, NannyML and whylogs in .venv-peers, deepchecks
+# in .venv-dc (its pins clash with the others). They run by subprocess in their own
+# environments; tripwire never imports them. tripwire is scored first,
+# on every scenario (all modes), so the one run also gives the full zoo table: it is written to
+# benchmarks/results/zoo-tripwire.json and the zoo-tripwire block of benchmarks/RESULTS.md as
+# soon as tripwire is done, and the side-by-side tables replace the zoo-peers block at the end.
 PEERS_VENV ?= .venv-peers
 DC_VENV ?= .venv-dc
 
@@ -61,6 +64,7 @@ bench-peers: $(VENV)/.dev $(PEERS_VENV)/.peers $(DC_VENV)/.peers
 	$(PY) -m benchmarks.zoo.generate --out $(ZOO) --seed 0
 	ZOO_PEERS_PYTHON=$(PEERS_VENV)/bin/python ZOO_DC_PYTHON=$(DC_VENV)/bin/python \
 	  $(PY) -m benchmarks.zoo.compare --scenarios $(ZOO) --jobs 2 \
+	  --tripwire-out benchmarks/results/zoo-tripwire.json \
 	  --out benchmarks/results/zoo-peers.json --results-md benchmarks/RESULTS.md
 
 clean:

@@ -155,3 +155,34 @@ def test_side_by_side_tables_separate_the_reference_tools(zoo: Path, tmp_path: P
     compare.write_block(page, md)
     text = page.read_text()
     assert "old" not in text and "| silent |" in text and text.endswith("## next\n")
+
+
+def test_zoo_table_states_every_mode_and_what_was_missed(zoo: Path, tmp_path: Path) -> None:
+    run = {
+        "started": "2026-01-01T00:00+00:00",
+        "minutes": 1.0,
+        "commit": "abc1234",
+        "machine": "x86_64, 2 cores",
+        "jobs": 1,
+        "load_at_start": [1.0],
+        "load_at_end": [2.0],
+        "versions": {"tripwire env": "tripwire 0.1.0"},
+        "command": "python -m benchmarks.zoo.compare --scenarios zoo",
+    }
+    n_controls = sum(t["control"] for t in truths(zoo))
+    loud = compare.zoo_markdown({**run, "tripwire": score.score(zoo, "alarmist")})
+    for mode in score.MODES:
+        assert f"| {mode} | 1.00 |" in loud
+    assert "Missed: none." in loud
+    assert f"on {n_controls} of {n_controls} controls" in loud
+    assert "Command: `python -m benchmarks.zoo.compare --scenarios zoo`" in loud
+    quiet = compare.zoo_markdown({**run, "tripwire": score.score(zoo, "silent")})
+    assert "| drift | 0.00 |" in quiet and f"on 0 of {n_controls} controls" in quiet
+    planted = [t["name"] for t in truths(zoo) if not t["control"]]
+    assert all(f"`{name}`" in quiet for name in planted)
+    page = tmp_path / "RESULTS.md"
+    page.write_text(
+        f"{compare.ZOO_START}\nold\n{compare.ZOO_END}\n{compare.START}\nx\n{compare.END}\n"
+    )
+    compare.write_block(page, quiet, compare.ZOO_START, compare.ZOO_END)
+    assert "old" not in page.read_text() and f"{compare.START}\nx\n" in page.read_text()
