@@ -3,8 +3,8 @@
 One module per kind of leakage (Kapoor and Narayanan, 2023): ``duplicates`` (train/test
 duplicates, exact and near, and duplicates inside train), ``entities`` (the same entity on
 both sides), ``temporal`` (the future in train or in the features), ``target`` (features that
-give the label away), ``preprocessing`` (a fitted pipeline that saw the test set) and
-``holdout`` (no unseen data at all).
+give the label away), ``preprocessing`` (a fitted pipeline that saw the test set), ``scaling`` (data scaled with
+test statistics before they were handed over) and ``holdout`` (no unseen data at all).
 
 References
 ----------
@@ -17,6 +17,7 @@ from tripwire.checks.leakage import (  # noqa: F401
     entities,
     holdout,
     preprocessing,
+    scaling,
     target,
     temporal,
 )
