@@ -82,3 +82,58 @@ def test_clean_data_has_no_target_leak_alarm() -> None:
         tr, te = train_test_split(df, test_size=0.3, random_state=0)
         found = _all_target_checks(tr, te, target)
         assert not alarms(found), [f.title for f in found]
+
+
+def _noisy_label_score(df, target, positive, seed):  # type: ignore[no-untyped-def]
+    """A score equal to the label with 5% of rows flipped, plus noise: strong (AUC ~0.95)
+    but neither perfect nor twice as good as the next feature on adult."""
+    rng = np.random.default_rng(seed)
+    y = (df[target] == positive).to_numpy().astype(float)
+    flip = rng.random(len(df)) < 0.05
+    return np.round(np.where(flip, 1 - y, y) * 2 + rng.normal(0, 0.5, len(df)), 3)
+
+
+def test_feature_that_beats_all_others_together_is_found() -> None:
+    df = realdata.adult().sample(3000, random_state=3).reset_index(drop=True)
+    df["account_flag_score"] = _noisy_label_score(df, "income", ">50K", 3)
+    tr, te = train_test_split(df, test_size=1 / 3, random_state=0)
+    found = by_check(
+        leakage(tr, te, "income", checks="leakage.target_leak"), "leakage.target_leak_features"
+    )
+    assert found and found[0].severity == "warning"
+    assert list(found[0].columns) == ["account_flag_score"]
+    ev = found[0].evidence
+    assert ev["lift_ratio"] < 2  # not caught by the old dominance rule
+    rest = ev["model_without_feature"]
+    assert rest["difference_ci_low"] > 0 and rest["feature_alone"] > rest["score"]
+    assert rest["features"] == len(df.columns) - 2
+
+
+def test_strong_real_feature_weaker_than_the_rest_is_quiet() -> None:
+    # spambase's best words are strong alone but far below the model on all other words
+    df = realdata.spambase()
+    for seed in range(2):
+        tr, te = train_test_split(df, test_size=0.3, random_state=seed)
+        found = leakage(tr, te, "spam", checks="leakage.target_leak")
+        assert not alarms(found), [f.title for f in found]
+
+
+def test_target_that_is_a_sum_of_features_is_found() -> None:
+    df = realdata.bike_hour().drop(columns=["instant", "dteday"]).sample(4000, random_state=0)
+    tr, te = train_test_split(df, test_size=1 / 3, random_state=0)
+    found = by_check(
+        leakage(tr, te, "cnt", checks="leakage.target_formula", task="regression"),
+        "leakage.target_formula",
+    )
+    assert found and found[0].severity == "critical"
+    assert sorted(found[0].columns) == ["casual", "registered"]
+    coef = found[0].evidence["coefficients"]
+    assert abs(coef["casual"] - 1) < 1e-6 and abs(coef["registered"] - 1) < 1e-6
+    assert found[0].evidence["r2_out_of_fold"] > 0.999
+
+
+def test_bike_without_the_parts_has_no_formula() -> None:
+    df = realdata.bike_hour().drop(columns=["instant", "dteday", "casual", "registered"])
+    tr, te = train_test_split(df.sample(4000, random_state=0), test_size=1 / 3, random_state=0)
+    found = leakage(tr, te, "cnt", checks="leakage.target", task="regression")
+    assert not alarms(found), [f.title for f in found]

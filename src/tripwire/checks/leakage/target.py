@@ -4,6 +4,11 @@
   the 200 most frequent values for categories, missing as its own bin), predicts the target by
   the class frequencies (or the mean) of its bin in the other folds. A feature that is almost
   perfect alone, or far better than every other, was probably computed from the label.
+- A strong feature (AUC >= 0.9 or R2 >= 0.8 alone) that beats the baseline model fitted on all
+  the other features together (paired bootstrap interval of the difference above 0): whatever
+  the rest of the data knows, this one column knows more.
+- A regression target that is an exact linear function of a few numeric features
+  (out-of-fold R2 of a linear fit >= 0.999): a total computed from its parts.
 - Missingness that predicts the target (Cramer's V of the missing indicator).
 - Features that are near-deterministic functions of the target (correlation ratio of the
   feature given the target, or the uncertainty coefficient for categories).
@@ -26,6 +31,10 @@ PERFECT_R2 = 0.98
 DOMINANT_AUC = 0.9
 DOMINANT_R2 = 0.8
 DOMINANCE = 2.0
+BOOTSTRAP = 200
+MODEL_ROWS = 10_000
+FORMULA_R2 = 0.999
+FORMULA_TERMS = 5
 MISSING_V = 0.5
 DETERMINISTIC = 0.95
 MAX_ROWS = 50_000
@@ -129,13 +138,36 @@ def find_target_leak_features(ctx: AuditContext) -> Iterator[Finding]:
     second = ranked[1][1] if len(ranked) > 1 else chance
     lift_ratio = (best_score - chance) / max(second - chance, 1e-3)
     perfect = best_score >= (PERFECT_AUC if n_classes else PERFECT_R2)
-    dominant = (
-        best_score >= (DOMINANT_AUC if n_classes else DOMINANT_R2) and lift_ratio >= DOMINANCE
-    )
+    strong = best_score >= (DOMINANT_AUC if n_classes else DOMINANT_R2)
+    dominant = strong and lift_ratio >= DOMINANCE
+    rest = None
+    if strong and not (perfect or dominant) and len(ranked) > 1:
+        ctx.progress(f"baseline model without {best}")
+        rest = _alone_vs_rest(ctx, df, best, y, n_classes, folds)
+    beats_rest = rest is not None and rest["difference_ci_low"] > 0
     top = [{"feature": c, metric: round(s, 4)} for c, s in ranked[:10]]
-    if not (perfect or dominant):
+    if not (perfect or dominant or beats_rest):
         return
     flagged = [c for c, s in ranked if s >= (PERFECT_AUC if n_classes else PERFECT_R2)] or [best]
+    if perfect:
+        why = (
+            "A single feature that is nearly perfect is usually computed from the label or "
+            "recorded after it."
+        )
+    elif dominant:
+        why = (
+            "One feature far ahead of all others often carries information recorded after the "
+            "outcome."
+        )
+    else:
+        assert rest is not None
+        why = (
+            f"The baseline model fitted on all {rest['features']} other features together "
+            f"reaches only {metric} {rest['score']:.3f} on the same folds; {best} alone is "
+            f"{rest['difference']:+.3f} better (bootstrap 95% interval "
+            f"{rest['difference_ci_low']:+.3f} to {rest['difference_ci_high']:+.3f}). A column "
+            "that knows more than everything else in the data often carries the outcome itself."
+        )
     yield Finding(
         check="leakage.target_leak_features",
         mode=MODE,
@@ -144,14 +176,7 @@ def find_target_leak_features(ctx: AuditContext) -> Iterator[Finding]:
         detail=(
             f"Scored alone with 5-fold out-of-fold binned predictions, {best} reaches {metric} "
             f"{best_score:.3f}; the next best feature reaches {second:.3f} "
-            f"({lift_ratio:.1f}x the lift over chance). "
-            + (
-                "A single feature that is nearly perfect is usually computed from the label or "
-                "recorded after it."
-                if perfect
-                else "One feature far ahead of all others often carries information recorded "
-                "after the outcome."
-            )
+            f"({lift_ratio:.1f}x the lift over chance). " + why
         ),
         columns=flagged,
         evidence={
@@ -159,10 +184,132 @@ def find_target_leak_features(ctx: AuditContext) -> Iterator[Finding]:
             "single_feature_scores": top,
             "lift_ratio": lift_ratio,
             "rows": len(df),
+            "model_without_feature": rest,
         },
         action=(
             f"Check how {best} is produced and whether it is known at prediction time; if not, "
             "drop it and re-evaluate."
+        ),
+    )
+
+
+def _paired_bootstrap(
+    a: np.ndarray, b: np.ndarray, y: np.ndarray, n_classes: int, rng: np.random.Generator
+) -> tuple[float, float]:
+    """95% percentile interval of score(a) - score(b) over bootstrap resamples of the rows."""
+    diffs = []
+    for _ in range(BOOTSTRAP):
+        i = rng.integers(0, len(y), len(y))
+        if n_classes and len(np.unique(y[i])) < 2:
+            continue
+        diffs.append(_score(a[i], y[i], n_classes) - _score(b[i], y[i], n_classes))
+    lo, hi = np.quantile(diffs, [0.025, 0.975])
+    return float(lo), float(hi)
+
+
+def _alone_vs_rest(
+    ctx: AuditContext,
+    df: pd.DataFrame,
+    best: str,
+    y: np.ndarray,
+    n_classes: int,
+    folds: np.ndarray,
+) -> dict[str, float] | None:
+    """The best feature alone against the baseline model on all the other features, out of
+    fold on the same rows and folds (at most ``MODEL_ROWS``), with a paired bootstrap."""
+    from sklearn.model_selection import cross_val_predict
+
+    from tripwire.models import MODEL_KINDS, make_baseline
+
+    others = [c for c in ctx.features if c != best and ctx.kinds[c] in MODEL_KINDS]
+    if not others:
+        return None
+    take = np.arange(len(df))
+    if len(df) > MODEL_ROWS:
+        take = np.sort(ctx.rng(17).choice(len(df), MODEL_ROWS, replace=False))
+    sub, y_sub, f_sub = df.iloc[take], y[take], folds[take]
+    if n_classes and np.bincount(y_sub.astype(int)).min() < 5:
+        return None
+    alone = single_feature_oof(bin_codes(sub[best], ctx.kinds[best]), y_sub, f_sub, n_classes)
+    model = make_baseline(ctx.task, {c: ctx.kinds[c] for c in others}, ctx.random_state, True)
+    cv = [(np.flatnonzero(f_sub != k), np.flatnonzero(f_sub == k)) for k in range(5)]
+    X = ctx.X("train").loc[sub.index, others]
+    if n_classes:
+        rest = cross_val_predict(model, X, y_sub, cv=cv, method="predict_proba")
+        if rest.shape[1] < n_classes:  # a class missing from every training fold
+            return None
+    else:
+        rest = cross_val_predict(model, X, y_sub, cv=cv)
+    s_alone, s_rest = _score(alone, y_sub, n_classes), _score(rest, y_sub, n_classes)
+    lo, hi = _paired_bootstrap(alone, rest, y_sub, n_classes, ctx.rng(19))
+    return {
+        "feature_alone": s_alone,
+        "score": s_rest,
+        "difference": s_alone - s_rest,
+        "difference_ci_low": lo,
+        "difference_ci_high": hi,
+        "features": len(others),
+        "rows": len(take),
+    }
+
+
+@check("leakage.target_formula", mode=MODE, requires=("target", "features"), order=30)
+def find_target_formula(ctx: AuditContext) -> Iterator[Finding]:
+    """A regression target that is an exact linear function of a few numeric features."""
+    from sklearn.linear_model import LinearRegression
+    from sklearn.model_selection import cross_val_predict
+
+    if ctx.is_classification:
+        return
+    df = _train_sample(ctx)
+    y = pd.to_numeric(df[ctx.target], errors="coerce").to_numpy(dtype=float)  # type: ignore[index]
+    cols = [c for c in ctx.features if ctx.kinds[c] in ("numeric", "boolean")]
+    X = df[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    keep = [j for j in range(X.shape[1]) if np.isfinite(X[:, j]).all() and np.ptp(X[:, j]) > 0]
+    if len(df) < 50 or not keep or not np.isfinite(y).all() or np.ptp(y) == 0:
+        return
+    X, cols = X[:, keep], [cols[j] for j in keep]
+    folds = ctx.rng(3).permutation(np.arange(len(df)) % 5)
+    cv = [(np.flatnonzero(folds != k), np.flatnonzero(folds == k)) for k in range(5)]
+
+    def oof_r2(j: list[int]) -> float:
+        pred = cross_val_predict(LinearRegression(), X[:, j], y, cv=cv)
+        return float(1 - np.sum((y - pred) ** 2) / np.sum((y - y.mean()) ** 2))
+
+    if oof_r2(list(range(len(cols)))) < FORMULA_R2:
+        return
+    chosen: list[int] = []  # the fewest columns that still give the target (forward selection)
+    r2 = -np.inf
+    while r2 < FORMULA_R2 and len(chosen) < min(FORMULA_TERMS, len(cols)):
+        r2, j = max((oof_r2([*chosen, j]), j) for j in range(len(cols)) if j not in chosen)
+        chosen.append(j)
+    if r2 < FORMULA_R2:
+        return
+    names = [cols[j] for j in chosen]
+    fit = LinearRegression().fit(X[:, chosen], y)
+    formula = " + ".join(f"{b:.4g}*{c}" for b, c in zip(fit.coef_, names))
+    formula += f" + {float(fit.intercept_):.4g}"
+    yield Finding(
+        check="leakage.target_formula",
+        mode=MODE,
+        severity="critical",
+        title=f"{ctx.target} is a linear function of {', '.join(names)} (out-of-fold R2 {r2:.4f})",
+        detail=(
+            f"A linear fit on {', '.join(names)} alone predicts {ctx.target} with 5-fold "
+            f"out-of-fold R2 {r2:.5f}: {ctx.target} = {formula}. A target computed from features "
+            "(a total from its parts, a rate from its numerator) is not predicted but looked up; "
+            "each part alone may look ordinary."
+        ),
+        columns=names,
+        evidence={
+            "r2_out_of_fold": r2,
+            "coefficients": {c: float(b) for b, c in zip(fit.coef_, names)},
+            "intercept": float(fit.intercept_),
+            "rows": len(df),
+        },
+        action=(
+            f"Check whether {', '.join(names)} are known before {ctx.target}; if they are its "
+            "parts, drop them (or predict the parts) and re-evaluate."
         ),
     )
 
