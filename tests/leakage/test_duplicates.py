@@ -91,3 +91,38 @@ def test_clean_splits_of_data_with_many_repeated_rows_stay_quiet() -> None:
         tr, te = train_test_split(df, test_size=0.3, random_state=seed)
         found = leakage(tr, te, "quality", checks="leakage.train_test")
         assert found and not alarms(found), (seed, [f.detail for f in found])
+
+
+def _jittered_copies(df: pd.DataFrame, rows: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Copies moved by 0.2% of each value; zeros get specks of 1e-9 (as float noise leaves)."""
+    rng = np.random.default_rng(seed)
+    out = rows.copy()
+    for c in df.columns:
+        if c != "spam" and df[c].nunique() > 10:
+            scale = out[c].abs().to_numpy() * 0.002 + 1e-9
+            out[c] = out[c] + rng.normal(0, 1, len(out)) * scale
+    return out
+
+
+def test_near_copies_in_sparse_data_are_found() -> None:
+    # spambase: most word frequencies are 0 in the middle half of rows; the specks on the
+    # copies' zeros must not become the column's scale (an IQR of 1e-9)
+    df = realdata.spambase()
+    tr, te = train_test_split(df, test_size=1 / 3, random_state=0)
+    copies = _jittered_copies(df, te.sample(len(te) // 10, random_state=1), 2)
+    tr = pd.concat([tr, copies], ignore_index=True)
+    found = alarms(
+        by_check(leakage(tr, te, "spam", checks="leakage.near"), "leakage.near_duplicates")
+    )
+    assert found, "planted near copies in spambase not found"
+    ev = found[0].evidence
+    # natural near-identical mails put the 1% quantile below the copies; the 5% one sees them
+    assert ev["wide_p_value"] < 1e-6
+    assert ev["wide_near_duplicates"] > 2 * ev["wide_expected_share"] * len(te) * 0.9
+
+
+def test_clean_sparse_splits_raise_no_near_duplicate_alarm() -> None:
+    df = realdata.spambase()
+    for seed in range(3):
+        tr, te = train_test_split(df, test_size=1 / 3, random_state=seed)
+        assert not alarms(leakage(tr, te, "spam", checks="leakage.near"))

@@ -2,7 +2,8 @@
 
 Rows are put on one scale before any distance is taken: numeric columns are centred on the
 median and divided by the interquartile range of the reference (robust to outliers), missing
-values become their own coordinate, and each categorical column is one-hot encoded with weight
+values become their own coordinate (a column whose middle half is one value, IQR below 0.1% of
+its SD, is divided by its SD instead), and each categorical column is one-hot encoded with weight
 ``1/sqrt(2)`` per differing pair so that a changed category costs as much as one IQR.
 
 A *near* duplicate is a pair closer than a threshold calibrated on the reference itself: the
@@ -21,6 +22,8 @@ import pandas as pd
 #: A near duplicate is closer than this quantile of the nearest-neighbour distances in train.
 NEAR_QUANTILE = 0.01
 MAX_ONEHOT = 50
+#: An interquartile range below this share of the standard deviation is treated as 0.
+SPIKE = 1e-3
 
 
 def hash_rows(df: pd.DataFrame) -> np.ndarray:
@@ -58,8 +61,11 @@ def encode_rows(
             continue
         q1, med, q3 = np.quantile(finite, [0.25, 0.5, 0.75])
         scale = q3 - q1
-        if scale <= 0:
-            scale = float(np.std(finite)) or 1.0
+        sd = float(np.std(finite))
+        if scale <= SPIKE * sd or scale <= 0:
+            # the middle half is (almost) one value, e.g. a sparse column of zeros with a few
+            # tiny ones: an IQR of ~0 would turn those specks into large distances
+            scale = sd or 1.0
         has_missing = any(f[col].isna().any() for f in frames)
         for i, f in enumerate(frames):
             v = (pd.to_numeric(f[col], errors="coerce").to_numpy(dtype=float) - med) / scale
