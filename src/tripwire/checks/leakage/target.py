@@ -222,7 +222,7 @@ def _alone_vs_rest(
     from tripwire.models import MODEL_KINDS, make_baseline
 
     others = [c for c in ctx.features if c != best and ctx.kinds[c] in MODEL_KINDS]
-    if not others:
+    if not others or ctx.task is None:
         return None
     take = np.arange(len(df))
     if len(df) > MODEL_ROWS:
