@@ -3,6 +3,7 @@ on clean data, Dawid-Skene on the crowdsourcing data, and speed at 100,000 rows.
 
     python benchmarks/labels.py noise  [--datasets german_credit,spambase,adult,wine_red,wine_white]
     python benchmarks/labels.py clean  [--seeds 5]
+    python benchmarks/labels.py split  [--seeds 6]
     python benchmarks/labels.py crowd
     python benchmarks/labels.py speed  [--rows 100000] [--features 20]
     python benchmarks/labels.py outdated [--seeds 5]
@@ -64,6 +65,10 @@ def load(name: str) -> tuple[pd.DataFrame, str]:
         return df, str(df.columns[-1])
     if name == "adult":
         return realdata.adult().sample(10_000, random_state=0), "income"
+    if name == "elec2":
+        return realdata.elec2(), "class"
+    if name == "bank":  # without duration, a documented target leak
+        return realdata.bank_full().drop(columns=["duration"]), "y"
     if name in ("wine_red", "wine_white"):
         return realdata.wine(name.split("_")[1]), "quality"
     raise SystemExit(f"unknown dataset {name}")
@@ -203,6 +208,61 @@ def run_clean(args: argparse.Namespace) -> list[dict[str, Any]]:
                 )
             )
             print(json.dumps(out[-1]), flush=True)
+    return out
+
+
+def run_split(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The train/test comparison of labels.issues on random splits (its null) and with noise
+    planted in train (its power): 3,000 rows (all of German credit), two thirds train."""
+    import tripwire
+
+    out = []
+    plans = [("clean", 0.0, args.seeds), ("uniform", 0.1, 2), ("class_conditional", 0.3, 2)]
+    for name in ("german_credit", "spambase", "adult", "elec2", "bank"):
+        df, target = load(name)
+        for pattern, rate, seeds in plans:
+            for seed in range(seeds):
+                sub = df.sample(n=min(3000, len(df)), random_state=100 + seed)
+                sub = sub.reset_index(drop=True)
+                cut = 2 * len(sub) // 3
+                train, test = sub.iloc[:cut].reset_index(drop=True), sub.iloc[cut:]
+                classes = sorted(train[target].astype(str).unique())
+                y = train[target].astype(str).to_numpy()
+                rng = np.random.default_rng(seed)
+                if pattern == "uniform":
+                    flip = rng.random(len(y)) < rate
+                else:  # the second class (sorted) relabelled as the first
+                    flip = (y == classes[1]) & (rng.random(len(y)) < rate)
+                if flip.any():
+                    values = train[target].to_numpy(copy=True)
+                    first = train[target][y == classes[0]].iloc[0]
+                    second = train[target][y == classes[1]].iloc[0]
+                    values[flip] = np.where(y[flip] == classes[0], second, first)
+                    train = train.assign(**{target: values})
+                rep = tripwire.audit(
+                    train, test.reset_index(drop=True), target=target, random_state=seed,
+                    checks=["labels.issues", "labels.issues_test"],
+                )  # fmt: skip
+                f = rep.by_check("labels.issues")[0]
+                g = rep.by_check("labels.issues_test")[0]
+                cmp = f.evidence.get("train_vs_test") or {}
+                out.append(
+                    dict(
+                        dataset=name,
+                        pattern=pattern,
+                        rate=rate,
+                        seed=seed,
+                        flipped=int(flip.sum()),
+                        rows_train=len(train),
+                        rows_test=len(test),
+                        severity=f.sev.value,
+                        severity_test=g.sev.value,
+                        floor_low=round(f.evidence["noise_floor"]["low"], 3),
+                        p_value=cmp.get("p_value"),
+                        excess=round(cmp["excess"], 3) if cmp else None,
+                    )
+                )
+                print(json.dumps(out[-1]), flush=True)
     return out
 
 
@@ -418,7 +478,8 @@ def environment(peer: str) -> dict[str, Any]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
-        "what", choices=["noise", "clean", "crowd", "speed", "outdated", "conflicts", "all"]
+        "what",
+        choices=["noise", "clean", "split", "crowd", "speed", "outdated", "conflicts", "all"],
     )
     ap.add_argument("--datasets", default="german_credit,spambase,adult,wine_red,wine_white")
     ap.add_argument("--seeds", type=int, default=5)
@@ -430,6 +491,7 @@ def main() -> None:
     runs = {
         "noise": run_noise,
         "clean": run_clean,
+        "split": run_split,
         "crowd": run_crowd,
         "speed": run_speed,
         "outdated": run_outdated,
