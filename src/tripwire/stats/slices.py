@@ -580,3 +580,36 @@ def brute_force(
             if cnt >= min_support:
                 out[combo] = (cnt, float(err[mask].sum()))
     return out
+
+
+def condition_mask(cond: Condition, values: pd.Series) -> np.ndarray:
+    """Which rows of another table (``values`` is the condition's column) meet ``cond``.
+
+    Bins keep the edges found on the searched rows, so a slice found on test can be located
+    in train; a categorical "another value" level has no fixed meaning elsewhere and matches
+    nothing.
+    """
+    if cond.op in ("<=", ">", "range"):
+        v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            if cond.op == "<=":
+                return np.asarray(v <= cond.high)
+            if cond.op == ">":
+                return np.asarray(v > cond.low)
+            return np.asarray((v > cond.low) & (v <= cond.high))
+    if cond.op == "missing":
+        return values.isna().to_numpy()
+    if cond.op == "==" and cond.value is not None:
+        return (values.notna() & (values.astype(str) == str(cond.value))).to_numpy()
+    if cond.op == "==":  # a constant numeric column: every row with a value
+        return values.notna().to_numpy()
+    return np.zeros(len(values), dtype=bool)
+
+
+def slice_mask(enc: Encoding, conds: Sequence[int], frame: pd.DataFrame) -> np.ndarray:
+    """Rows of ``frame`` inside the slice made of conditions ``conds`` of ``enc``."""
+    member = np.ones(len(frame), dtype=bool)
+    for c in conds:
+        cond = enc.conditions[c]
+        member &= condition_mask(cond, frame[cond.feature])
+    return member

@@ -19,13 +19,17 @@ class Evaluation:
     side: str  # "test" or "train" (out-of-fold)
     X: pd.DataFrame
     err: np.ndarray  # 0/1 misclassification, or absolute error
-    #: The error the model expects per row: 1 - confidence in the predicted class
-    #: (classification), or the absolute error that cross-validated errors on train predict
-    #: for rows like this one (regression; see :func:`expected_absolute_error`).
+    #: The error cross-validation on train predicts for rows like this one (misclassification
+    #: rate or absolute error; see :func:`expected_error`).
     expected: np.ndarray | None
     binary: bool
     metric: str  # "error" or "absolute error"
     source: str
+    #: The labels (as strings for classification) and, to measure how well the model ranks
+    #: rows inside a slice, a score: the probability of the second class of a binary target,
+    #: or the prediction of a regressor (None for multiclass or without probabilities).
+    y: np.ndarray | None = None
+    score: np.ndarray | None = None
 
 
 def evaluation(ctx: AuditContext) -> Evaluation | None:
@@ -50,30 +54,42 @@ def evaluation(ctx: AuditContext) -> Evaluation | None:
         X = frame[ctx.features].iloc[np.flatnonzero(labelled)]
         label = np.asarray(pred.label)[labelled]
         if ctx.is_classification:
-            err = (label.astype(str) != y.astype(str)).astype(float)
-            expected = None
-            if pred.proba is not None:
-                proba = np.asarray(pred.proba)[labelled]
-                expected = np.clip(1 - proba.max(axis=1), 0, 1)
-            return Evaluation(side, X, err, expected, True, "error", pred.source)
+            y_s = y.astype(str)
+            err = (label.astype(str) != y_s).astype(float)
+            score = None
+            if pred.proba is not None and len(pred.classes) == 2:
+                score = np.asarray(pred.proba, dtype=float)[labelled][:, 1]
+                y_s = (y_s == str(pred.classes[1])).astype(float)
+            expected = expected_error(ctx, X, cross_fit=side == "train")
+            return Evaluation(side, X, err, expected, True, "error", pred.source, y_s, score)
         err = np.abs(label.astype(float) - y.astype(float))
-        expected = expected_absolute_error(ctx, X, cross_fit=side == "train")
-        return Evaluation(side, X, err, expected, False, "absolute error", pred.source)
+        expected = expected_error(ctx, X, cross_fit=side == "train")
+        return Evaluation(
+            side,
+            X,
+            err,
+            expected,
+            False,
+            "absolute error",
+            pred.source,
+            y.astype(float),
+            label.astype(float),
+        )
 
     result: Evaluation | None = ctx.cached("robustness:evaluation", compute)
     return result
 
 
-def expected_absolute_error(
-    ctx: AuditContext, X: pd.DataFrame, *, cross_fit: bool
-) -> np.ndarray | None:
-    """The regression analogue of a classifier's confidence: the absolute error expected for
-    each row of ``X``, from a model of the out-of-fold absolute residuals on train.
+def expected_error(ctx: AuditContext, X: pd.DataFrame, *, cross_fit: bool) -> np.ndarray | None:
+    """The error expected for each row of ``X`` from cross-validation on train: a model of
+    the out-of-fold errors on train (0/1 misclassification, or absolute residual).
 
-    Some regions are merely noisy (small districts, expensive houses): every model errs more
-    there, and cross-validation on train already shows it. A weak slice must err clearly more
-    than this expectation. With ``cross_fit`` (``X`` is train itself) each row's expectation
-    comes from a model fitted on the other folds.
+    Some regions are merely hard (married couples without capital gains in Adult, small
+    districts): every model errs more there, and cross-validation on train already shows it.
+    A classifier's own confidence is no such reference: a boosted model fitted on a thousand
+    rows is overconfident everywhere, most of all where it is hard. A weak slice must err
+    clearly more than this expectation. With ``cross_fit`` (``X`` is train itself) each row's
+    expectation comes from a model fitted on the other folds.
     """
     from sklearn.model_selection import KFold, cross_val_predict
 
@@ -81,15 +97,20 @@ def expected_absolute_error(
 
     if ctx.missing("model") is not None or not ctx._baseline_can_fit():
         return None
-    y = ctx.y("train").to_numpy(dtype=float)
-    resid = np.abs(y - np.asarray(ctx.oof().label, dtype=float))
+    oof = np.asarray(ctx.oof().label)
+    if ctx.is_classification:
+        y_tr = ctx.y("train")
+        resid = (oof.astype(str) != y_tr.astype(str).to_numpy()).astype(float)
+        resid[y_tr.isna().to_numpy()] = np.nan
+    else:
+        resid = np.abs(ctx.y("train").to_numpy(dtype=float) - oof.astype(float))
     ok = np.isfinite(resid)
     if ok.sum() < 50:
         return None
     kinds = {c: ctx.kinds[c] for c in ctx.features}
     est = make_baseline("regression", kinds, ctx.random_state, fast=True)
     Xtr = ctx.X("train")
-    ctx.progress("modelling the expected absolute error from out-of-fold residuals")
+    ctx.progress("modelling the expected error from out-of-fold errors on train")
     if cross_fit:
         out = np.full(len(Xtr), np.nan)
         cv = KFold(5, shuffle=True, random_state=ctx.random_state)
