@@ -36,6 +36,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,7 @@ def compare(
         "versions": _versions(tools),
     }
     results: dict[str, Any] = {}
+    peers = []
     for tool in tools:
         if reuse and tool in reuse:
             saved = json.loads(reuse[tool].read_text())
@@ -118,6 +120,9 @@ def compare(
             if isinstance(records, dict):  # a compare.py result
                 records = records[tool]
             results[tool] = {"records": records, "reused": str(reuse[tool])}
+            continue
+        if tool in score.PEERS:
+            peers.append(tool)
             continue
         print(f"scoring {tool} ...", flush=True)
         t0 = time.perf_counter()
@@ -136,6 +141,9 @@ def compare(
                     "tripwire": results[tool],
                 }
             )
+    if peers:
+        print(f"scoring {', '.join(peers)} ...", flush=True)
+        results.update(_score_peers(scenarios, peers, jobs, only))
     table = {
         task: {
             tool: task_row(res["records"], task)
@@ -153,6 +161,31 @@ def compare(
         "reused": {tool: res["reused"] for tool, res in results.items() if "reused" in res},
         "records": {tool: res["records"] for tool, res in results.items()},
     }
+
+
+# slowest first, so that the workers finish together (per-scenario cost in earlier runs)
+PEER_COST_ORDER = ("deepchecks", "cleanlab", "evidently", "nannyml", "alibi", "whylogs")
+
+
+def _score_peers(
+    scenarios: Path, peers: list[str], jobs: int, only: list[str] | None
+) -> dict[str, Any]:
+    """Every peer on its scenarios through one pool of ``jobs`` workers (no worker waits for
+    the last scenario of one tool before starting the next tool); each scenario still runs in
+    its own subprocess and is timed on its own."""
+    order = sorted(peers, key=lambda t: PEER_COST_ORDER.index(t) if t in PEER_COST_ORDER else -1)
+    work = [(tool, folder) for tool in order for folder in score.select(scenarios, tool, only)]
+    done: dict[str, list[dict[str, Any]]] = {tool: [] for tool in peers}
+
+    def one(item: tuple[str, Path]) -> tuple[str, dict[str, Any]]:
+        return item[0], score.score_one(item[1], item[0])
+
+    with ThreadPoolExecutor(max(1, jobs)) as pool:
+        for i, (tool, rec) in enumerate(pool.map(one, work), start=1):
+            done[tool].append(rec)
+            if i % 20 == 0 or i == len(work):
+                print(f"  {i}/{len(work)} peer scenarios scored", flush=True)
+    return {tool: {"records": sorted(recs, key=lambda r: r["name"])} for tool, recs in done.items()}
 
 
 def _command() -> str:

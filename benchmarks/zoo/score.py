@@ -238,13 +238,11 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def score(
-    scenarios: Path,
-    tool: str = "tripwire",
-    jobs: int = 1,
-    only: list[str] | None = None,
-    tasks: list[str] | None = None,
-) -> dict[str, Any]:
+def select(
+    scenarios: Path, tool: str, only: list[str] | None = None, tasks: list[str] | None = None
+) -> list[Path]:
+    """The scenario folders ``tool`` runs on: those named by ``only`` (prefixes), of ``tasks``
+    (a peer: always its own task's)."""
     # absolute: each tool runs with its scenario folder as working directory
     folders = sorted(p.parent.absolute() for p in scenarios.glob("*/truth.json"))
     if only:
@@ -256,6 +254,17 @@ def score(
         folders = [f for f in folders if any(in_task(truths[f], t) for t in tasks)]
     if not folders:
         raise SystemExit(f"no scenarios (folders with truth.json) under {scenarios}")
+    return folders
+
+
+def score(
+    scenarios: Path,
+    tool: str = "tripwire",
+    jobs: int = 1,
+    only: list[str] | None = None,
+    tasks: list[str] | None = None,
+) -> dict[str, Any]:
+    folders = select(scenarios, tool, only, tasks)
     t0 = time.perf_counter()
     with ThreadPoolExecutor(max(1, jobs)) as pool:
         records = list(pool.map(lambda f: score_one(f, tool), folders))

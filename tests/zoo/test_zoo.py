@@ -186,3 +186,19 @@ def test_zoo_table_states_every_mode_and_what_was_missed(zoo: Path, tmp_path: Pa
     )
     compare.write_block(page, quiet, compare.ZOO_START, compare.ZOO_END)
     assert "old" not in page.read_text() and f"{compare.START}\nx\n" in page.read_text()
+
+
+def test_peers_share_one_pool_and_keep_their_own_tasks(
+    zoo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(score.PEERS, "cleanlab", ("labels", "/nonexistent/bin/python"))
+    monkeypatch.setitem(score.PEERS, "alibi", ("drift", "/nonexistent/bin/python"))
+    result = compare.compare(zoo, ["silent", "cleanlab", "alibi"], jobs=2)
+    names = {tool: {r["name"] for r in recs} for tool, recs in result["records"].items()}
+    ts = truths(zoo)
+    assert names["cleanlab"] == {t["name"] for t in ts if score.in_task(t, "labels")}
+    assert names["alibi"] == {t["name"] for t in ts if score.in_task(t, "drift")}
+    assert all(r["crash"] for tool in ("cleanlab", "alibi") for r in result["records"][tool])
+    assert set(result["tasks"]) == {"drift", "labels"}
+    assert result["tasks"]["drift"]["alibi"]["crashes"] == len(names["alibi"])
+    assert "cleanlab" not in result["tasks"]["drift"]
