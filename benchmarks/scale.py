@@ -143,10 +143,15 @@ src, rows, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 limit = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0  # seconds; 0 = run to the end
 t = time.perf_counter()
 view = None
-done = 0
+done = retries = 0
 # The same reads as tripwire's local engine: 500,000-row batches, buffered, no pre-buffering.
 for b in pq.ParquetFile(src, buffer_size=1 << 20, pre_buffer=False).iter_batches(batch_size=500_000):
-    df = b.to_pandas()
+    try:
+        df = b.to_pandas()
+    except pyarrow.ArrowException as e:  # seen once with pyarrow 17 after 25M rows; retry, counted
+        retries += 1
+        print(f"to_pandas failed after {done} rows: {e!r}; retrying", file=sys.stderr, flush=True)
+        df = b.to_pandas()
     v = why.log(df).view()
     view = v if view is None else view.merge(v)
     done += len(df)
@@ -162,7 +167,8 @@ with open(out, "wb") as fh:
 secs = time.perf_counter() - t
 print(json.dumps({"rows": done, "completed": done >= rows, "seconds": secs, "rows_per_s": done / secs,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "whylogs": version("whylogs"), "pyarrow": pyarrow.__version__}))
+                  "whylogs": version("whylogs"), "pyarrow": pyarrow.__version__,
+                  "to_pandas_retries": retries}))
 """
 
 
