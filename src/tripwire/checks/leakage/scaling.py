@@ -25,6 +25,10 @@ from tripwire.findings import Finding
 TOLERANCE = 1e-3
 #: Columns that must carry the fingerprint on train + test and miss it on train alone.
 MIN_COLUMNS = 2
+#: Raw shares and values divided by a fixed maximum live in [0, 1] by nature (bike sharing's
+#: humidity and feeling temperature); a MinMaxScaler leaves every column it scaled there, so
+#: its fingerprint must hold in more than this share of the candidate columns.
+MINMAX_MAJORITY = 0.5
 
 SCALERS = {
     "StandardScaler": "mean 0 and standard deviation 1",
@@ -74,6 +78,7 @@ def find_scaled_with_test(ctx: AuditContext) -> Iterator[Finding]:
     assert ctx.test is not None
     per_scaler: dict[str, list[dict[str, object]]] = {name: [] for name in SCALERS}
     on_train: dict[str, int] = {name: 0 for name in SCALERS}
+    candidates = 0
     for col in ctx.features:
         if ctx.kinds[col] not in ("numeric", "boolean"):
             continue
@@ -81,6 +86,7 @@ def find_scaled_with_test(ctx: AuditContext) -> Iterator[Finding]:
         x_te = _candidate(ctx.test[col])
         if x_tr is None or x_te is None:
             continue
+        candidates += 1
         pooled = scaler_deviations(np.concatenate([x_tr, x_te]))
         alone = scaler_deviations(x_tr)
         for name in SCALERS:
@@ -96,6 +102,8 @@ def find_scaled_with_test(ctx: AuditContext) -> Iterator[Finding]:
                 )
     for name, cols in per_scaler.items():
         if len(cols) < MIN_COLUMNS:
+            continue
+        if name == "MinMaxScaler" and len(cols) + on_train[name] <= MINMAX_MAJORITY * candidates:
             continue
         names = [str(c["column"]) for c in cols]
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
@@ -125,6 +133,7 @@ def find_scaled_with_test(ctx: AuditContext) -> Iterator[Finding]:
                 "tolerance": TOLERANCE,
                 "columns": cols,
                 "columns_matching_on_train_alone": on_train[name],
+                "candidate_columns": candidates,
             },
             action=(
                 "Split the raw data first, fit the scaler on train only (inside a Pipeline), "
