@@ -317,7 +317,7 @@ def bench_compare(python: str, splits: int, trials: int, rows: int) -> dict[str,
         )
         print(i, t["task"], t.get("dataset", ""), t["tripwire"], flush=True)
     peer: dict[int, Any] = {}
-    if Path(python).exists():
+    if python and Path(python).exists():
         with tempfile.TemporaryDirectory() as tmp:
             peer = _run_deepchecks(python, tasks, Path(tmp))
     rows_out = []
@@ -345,6 +345,18 @@ def bench_compare(python: str, splits: int, trials: int, rows: int) -> dict[str,
             }
         )
     return {"summary": _summarise(rows_out), "runs": rows_out}
+
+
+def reuse_peer(new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
+    """Fill the deepchecks fields of ``new`` from an earlier run of the same tasks."""
+    keys = ("task", "dataset", "seed", "train_rows", "test_rows")
+    for n, o in zip(new["runs"], old["runs"], strict=True):
+        if any(n[k] != o[k] for k in keys):
+            raise ValueError(f"task mismatch: {[n[k] for k in keys]} vs {[o[k] for k in keys]}")
+        for k in ("deepchecks_alarms", "deepchecks_errors", "deepchecks_seconds"):
+            n[k] = o[k]
+        n["deepchecks_version"] = o["deepchecks_version"]
+    return {"summary": _summarise(new["runs"]), "runs": new["runs"]}
 
 
 def _summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -386,16 +398,25 @@ def main() -> None:
     p.add_argument(
         "--python", default=os.environ.get("DEEPCHECKS_PYTHON", "/work/venv-dc/bin/python")
     )
+    p.add_argument(
+        "--reuse-peer",
+        type=Path,
+        help="re-run tripwire only; take deepchecks' runs from this earlier compare JSON",
+    )
     args = p.parse_args()
     RESULTS.mkdir(exist_ok=True)
     jobs = {
         "speed": lambda: bench_speed(args.rows, args.features, not args.no_exact),
-        "compare": lambda: bench_compare(args.python, args.splits, args.trials, args.max_rows),
+        "compare": lambda: bench_compare(
+            "" if args.reuse_peer else args.python, args.splits, args.trials, args.max_rows
+        ),
     }
     for name, job in jobs.items():
         if args.what not in (name, "all"):
             continue
         result = job()
+        if name == "compare" and args.reuse_peer:
+            result = reuse_peer(result, json.loads(args.reuse_peer.read_text()))
         (RESULTS / f"leakage-{name}.json").write_text(json.dumps(result, indent=2, default=str))
         print(json.dumps(result, indent=2, default=str))
 
