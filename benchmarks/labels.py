@@ -437,10 +437,12 @@ def run_conflicts(args: argparse.Namespace) -> list[dict[str, Any]]:
             ev = f.evidence
             row[f.check] = {
                 "severity": f.sev.value,
-                "rows": len(f.rows.get("train", [])),
+                "rows": len(f.rows.get("train", [])),  # listed only when it warns
                 **{
                     k: ev[k]
                     for k in (
+                        "item_rows",
+                        "groups",
                         "near_pairs",
                         "near_conflict_rate",
                         "control_conflict_rate",

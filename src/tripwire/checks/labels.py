@@ -12,8 +12,8 @@ classes overlap, so its estimate alone never warns. A warning needs either
   lower bound) and the noise-rate interval both at 5% or more: noise that does not depend on
   the inputs, visible without a test set; or
 - with labelled test data, a likelihood-ratio test that train and test labels follow different
-  laws given the model's scores (the null of a random split: one law), rejected at 1%, with
-  the side that warns carrying at least 2 points more estimated noise than the other. This
+  laws given the model's scores (the null of a random split: one law), rejected at 1%, the
+  two fitted laws at least 2 points apart, on the side with the higher noise estimate. This
   catches noise that hides from the floor: class-conditional flips (the surest rows are of
   the clean class) and noise that grows with a feature.
 """
@@ -38,10 +38,11 @@ TOP_K = 20
 #: Clean labels of hard tasks disagree with the model's surest decile at a few per cent
 #: (German credit: 2-9% over random subsamples), so a lower bar warns on clean data.
 FLOOR = 0.05
-#: The train/test comparison: significance level, the smallest excess of the warning side's
-#: noise estimate over the other side's, and the fewest labelled rows on each side.
+#: The train/test comparison: significance level, the smallest distance between the two
+#: sides' fitted label laws (total variation averaged over rows), and the fewest labelled
+#: rows on each side.
 ALPHA = 0.01
-EXCESS = 0.02
+DISTANCE = 0.02
 MIN_COMPARE_ROWS = 100
 COMPARE_ROWS = 20_000
 
@@ -128,14 +129,28 @@ def _score_features(proba: np.ndarray) -> np.ndarray:
     return logp[:, 1:] - logp[:, [0]]
 
 
-def _recalibrated_loglik(X: np.ndarray, y: np.ndarray) -> float:
-    """Log-likelihood of ``y`` under a multinomial logistic recalibration of the scores X."""
+def _recalibrate(X: np.ndarray, y: np.ndarray, k: int) -> tuple[float, Any]:
+    """Log-likelihood of ``y`` under a multinomial logistic recalibration of the scores X,
+    and a function giving the fitted class probabilities (k columns) of other scores."""
     present = np.unique(y)
     if present.size < 2:
-        return 0.0
+
+        def const(Z: np.ndarray) -> np.ndarray:
+            out = np.zeros((len(Z), k))
+            out[:, present[0]] = 1.0
+            return out
+
+        return 0.0, const
     fit = LogisticRegression(C=1e4, max_iter=1000).fit(X, y)
     col = np.searchsorted(fit.classes_, y)
-    return float(np.log(np.clip(fit.predict_proba(X)[np.arange(len(y)), col], 1e-12, 1)).sum())
+    ll = float(np.log(np.clip(fit.predict_proba(X)[np.arange(len(y)), col], 1e-12, 1)).sum())
+
+    def proba(Z: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(Z), k))
+        out[:, fit.classes_] = fit.predict_proba(Z)
+        return out
+
+    return ll, proba
 
 
 def compare_sides(
@@ -165,8 +180,13 @@ def compare_sides(
     """
     k = p_train.shape[1]
     X_tr, X_te = _score_features(p_train), _score_features(p_test)
-    pooled = _recalibrated_loglik(np.vstack([X_tr, X_te]), np.r_[y_train, y_test])
-    separate = _recalibrated_loglik(X_tr, y_train) + _recalibrated_loglik(X_te, y_test)
+    X_all = np.vstack([X_tr, X_te])
+    pooled, _ = _recalibrate(X_all, np.r_[y_train, y_test], k)
+    ll_tr, q_tr = _recalibrate(X_tr, y_train, k)
+    ll_te, q_te = _recalibrate(X_te, y_test, k)
+    separate = ll_tr + ll_te
+    # how far apart the two fitted laws are: total variation, averaged over both sides' rows
+    distance = float(0.5 * np.abs(q_tr(X_all) - q_te(X_all)).sum(axis=1).mean())
     statistic = max(0.0, 2.0 * (separate - pooled))
     df = (k - 1) * k
     noise_train = find_label_issues(y_train, p_train, n_boot=0).noise_rate
@@ -176,6 +196,7 @@ def compare_sides(
         "df": float(df),
         "p_value": float(stats.chi2.sf(statistic, df)),
         "alpha": ALPHA,
+        "distance": distance,
         "noise_train": noise_train,
         "noise_test": noise_test,
         "excess": noise_train - noise_test,
@@ -185,12 +206,14 @@ def compare_sides(
 
 
 def side_differs(comparison: dict[str, float] | None, side: str) -> bool:
-    """True when the comparison rejects one law for both sides and ``side`` is the noisier by
-    EXCESS or more."""
+    """True when the comparison rejects one law for both sides at ALPHA, the two fitted laws
+    are DISTANCE or more apart, and ``side`` has the higher confident-learning noise
+    estimate."""
     if comparison is None or comparison["p_value"] >= ALPHA:
         return False
-    excess = comparison["excess"] if side == "train" else -comparison["excess"]
-    return bool(excess >= EXCESS)
+    if comparison["distance"] < DISTANCE:
+        return False
+    return bool(comparison["excess"] > 0 if side == "train" else comparison["excess"] < 0)
 
 
 def is_material(
@@ -220,24 +243,33 @@ def cross_fit_scores(
     rows and the test rows assigned to it at random, so under a random split the two sides
     are exchangeable: the same models, trained on the same amount of data, score both. (The
     model fit on all of train is sharper on test than the fold models are on train, and a
-    likelihood-ratio test between them rejects on clean splits.) Returns codes and
-    probabilities of each side; classes are the train codes' order.
+    likelihood-ratio test between them rejects on clean splits.) Classification: codes (in
+    the train classes' order; -1 for a test class unseen in train) and probabilities of each
+    side; regression: targets and predictions.
     """
-    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+    from sklearn.model_selection import KFold, StratifiedGroupKFold, StratifiedKFold
 
     from tripwire.models import make_baseline
 
-    y_tr = ctx.y("train").astype(str).to_numpy()[train]
-    y_te = ctx.y("test").astype(str).to_numpy()[test]
-    classes = np.unique(y_tr)
+    classify = ctx.is_classification
+    y_all, t_all = ctx.y("train"), ctx.y("test")
+    y_tr = (y_all.astype(str) if classify else y_all.astype(float)).to_numpy()[train]
+    y_te = (t_all.astype(str) if classify else t_all.astype(float)).to_numpy()[test]
+    classes = np.unique(y_tr) if classify else np.zeros(1)
     X_tr, X_te = ctx.X("train").iloc[train], ctx.X("test").iloc[test]
     group = ctx.schema.roles.group
+    groups = ctx.train[group].astype(str).to_numpy()[train] if group else None
+    folds: Any
     if group:
-        groups = ctx.train[group].astype(str).to_numpy()[train]
         folds = StratifiedGroupKFold(k, shuffle=True, random_state=ctx.random_state)
-    else:
-        groups = None
+        if not classify:
+            from sklearn.model_selection import GroupKFold
+
+            folds = GroupKFold(k)
+    elif classify:
         folds = StratifiedKFold(k, shuffle=True, random_state=ctx.random_state)
+    else:
+        folds = KFold(k, shuffle=True, random_state=ctx.random_state)
     p_tr = np.zeros((len(train), len(classes)))
     p_te = np.zeros((len(test), len(classes)))
     assign = ctx.rng(17).integers(0, k, len(test))
@@ -245,24 +277,31 @@ def cross_fit_scores(
     for f, (fit_rows, held) in enumerate(folds.split(X_tr, y_tr, groups)):
         model = make_baseline(ctx.task or "binary", kinds, ctx.random_state)
         model.fit(X_tr.iloc[fit_rows], y_tr[fit_rows])
+        mine = np.flatnonzero(assign == f)
+        if not classify:
+            p_tr[held, 0] = model.predict(X_tr.iloc[held])
+            if mine.size:
+                p_te[mine, 0] = model.predict(X_te.iloc[mine])
+            continue
         cols = np.searchsorted(classes, model.classes_)
         p_tr[np.ix_(held, cols)] = model.predict_proba(X_tr.iloc[held])
-        mine = np.flatnonzero(assign == f)
         if mine.size:
             p_te[np.ix_(mine, cols)] = model.predict_proba(X_te.iloc[mine])
+    if not classify:
+        return y_tr, p_tr[:, 0], y_te, p_te[:, 0]
     code = {c: i for i, c in enumerate(classes)}
     c_te = np.array([code.get(c, -1) for c in y_te], dtype=np.int64)
     return np.searchsorted(classes, y_tr), p_tr, c_te, p_te
 
 
-def _comparison(ctx: AuditContext) -> dict[str, float] | None:
-    """Train against test labels, when the test set is labelled and no user model is given.
+def _compared_rows(ctx: AuditContext) -> tuple[np.ndarray, np.ndarray] | None:
+    """Train and test rows for a train/test comparison, or None when there is none to make.
 
     Test rows whose inputs repeat a train row are left out (a fold model may have seen them,
     so their labels agree with it more than a new row's would), unless they are half of the
     test rows or more: in a coarse table (vote counts, a few categories) repeated inputs are
-    the norm and not copies. Above COMPARE_ROWS rows a side is sampled. A user's model is not
-    used: it may have been fit on anything, the test rows included.
+    the norm and not copies. Above COMPARE_ROWS rows a side is sampled. A user's model or
+    prediction columns are not used: they may have been fit on anything, test rows included.
     """
     if ctx.test is None or ctx.model is not None or ctx.target not in ctx.test.columns:
         return None
@@ -279,8 +318,19 @@ def _comparison(ctx: AuditContext) -> dict[str, float] | None:
         train = np.sort(rng.choice(train, COMPARE_ROWS, replace=False))
     if len(test) > COMPARE_ROWS:
         test = np.sort(rng.choice(test, COMPARE_ROWS, replace=False))
+    if len(test) < MIN_COMPARE_ROWS or len(train) < MIN_COMPARE_ROWS:
+        return None
+    return train, test
+
+
+def _comparison(ctx: AuditContext) -> dict[str, float] | None:
+    """Train against test labels (:func:`compare_sides`), when test is labelled."""
+    picked = _compared_rows(ctx)
+    if picked is None:
+        return None
+    train, test = picked
     counts = ctx.y("train").astype(str).iloc[train].value_counts()
-    if len(test) < MIN_COMPARE_ROWS or len(counts) < 2 or counts.min() < 5:
+    if len(counts) < 2 or counts.min() < 5:
         return None
     ctx.progress(f"train/test label comparison ({len(train):,} and {len(test):,} rows)")
     c_tr, p_tr, c_te, p_te = cross_fit_scores(ctx, train, test)
@@ -297,11 +347,13 @@ def _comparison_text(comparison: dict[str, float] | None, what: str) -> str:
     verdict = "differ" if c["p_value"] < ALPHA else "do not differ"
     return (
         f", or {what} labels that follow another law than the other side's given the model's "
-        f"scores. They {verdict}: likelihood-ratio statistic {c['statistic']:.1f} on "
-        f"{int(c['df'])} degrees of freedom, p = {c['p_value']:.2g} against the null of one "
-        f"law for both sides (a random split), at level {ALPHA:g}; estimated noise "
-        f"{c['noise_train']:.1%} in train and {c['noise_test']:.1%} in test (the warning "
-        f"side needs {EXCESS:.0%} more)."
+        f"scores (both sides scored by the same fold models). They {verdict}: "
+        f"likelihood-ratio statistic {c['statistic']:.1f} on {int(c['df'])} degrees of "
+        f"freedom, p = {c['p_value']:.2g} against the null of one law for both sides (a "
+        f"random split), at level {ALPHA:g}; the two fitted laws are {c['distance']:.1%} "
+        f"apart (total variation; {DISTANCE:.0%} needed); estimated noise "
+        f"{c['noise_train']:.1%} in train and {c['noise_test']:.1%} in test (the noisier "
+        "side warns)."
         + (
             " Train labels are the noisier: the model was fit on them, so test labels that "
             "disagree with its surest predictions do not count against test."
@@ -464,6 +516,72 @@ def local_robust_z(resid: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, np.
     return z, scales
 
 
+#: With labelled test data, a warning needs the train share beyond COMPARE_Z to exceed the
+#: test share by this much, and a one-sided test at ALPHA (:func:`outlier_comparison`).
+OUTLIER_EXCESS = 0.005
+#: The comparison counts residuals beyond this many robust SDs: a two-sample test needs no
+#: multiple-testing cut, and a lower one counts more of the wrong targets (power).
+COMPARE_Z = 3.0
+#: Absolute robust residuals are clipped here before their means are compared.
+CLIP_Z = 10.0
+
+
+def outlier_comparison(
+    y_train: np.ndarray, p_train: np.ndarray, y_test: np.ndarray, p_test: np.ndarray
+) -> dict[str, float]:
+    """Are train targets beyond the robust cut more often than test targets?
+
+    Both sides' residuals (from the same fold models) are put on one local robust scale;
+    under a random split both sides' absolute robust residuals have one law. A one-sided
+    Welch test on their means (clipped at CLIP_Z, so one wild target does not decide)
+    tests that null; the share beyond COMPARE_Z on each side measures how many more wild
+    targets train has. Targets that are heavy-tailed by nature (ratings, counts) are so on
+    both sides.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.uniform(0, 10, 3000); y = x + rng.standard_t(3, 3000)
+    >>> c = outlier_comparison(y[:2000], x[:2000], y[2000:], x[2000:])
+    >>> bool(c["p_value"] > 0.01)
+    True
+    >>> y2 = y[:2000].copy(); y2[:60] = rng.permutation(y2)[:60] * 3  # 3% wild targets
+    >>> bool(outlier_comparison(y2, x[:2000], y[2000:], x[2000:])["p_value"] < 0.01)
+    True
+    """
+    n_tr = len(y_train)
+    resid = np.r_[y_train - p_train, y_test - p_test]
+    z, _ = local_robust_z(resid, np.r_[p_train, p_test])
+    cut = COMPARE_Z
+    far = np.abs(z) > cut
+    k_tr, k_te = int(far[:n_tr].sum()), int(far[n_tr:].sum())
+    n_te = len(z) - n_tr
+    clipped = np.minimum(np.abs(z), CLIP_Z)
+    test = stats.ttest_ind(clipped[:n_tr], clipped[n_tr:], equal_var=False, alternative="greater")
+    return {
+        "mean_abs_z_train": float(clipped[:n_tr].mean()),
+        "mean_abs_z_test": float(clipped[n_tr:].mean()),
+        "p_value": float(test.pvalue),
+        "cutoff_z": cut,
+        "beyond_train": float(k_tr),
+        "beyond_test": float(k_te),
+        "rows_train": float(n_tr),
+        "rows_test": float(n_te),
+        "share_train": k_tr / n_tr,
+        "share_test": k_te / max(1, n_te),
+        "excess": k_tr / n_tr - k_te / max(1, n_te),
+        "alpha": ALPHA,
+    }
+
+
+def _outlier_comparison(ctx: AuditContext) -> dict[str, float] | None:
+    picked = _compared_rows(ctx)
+    if picked is None:
+        return None
+    ctx.progress("train/test comparison of regression targets")
+    return outlier_comparison(*cross_fit_scores(ctx, *picked))
+
+
 @check("labels.outliers", mode="labels", requires=("target", "regression", "features"), order=70)
 def regression_outliers(ctx: AuditContext) -> Iterator[Finding]:
     """Regression targets far from the out-of-fold prediction on a robust, local scale."""
@@ -480,17 +598,34 @@ def regression_outliers(ctx: AuditContext) -> Iterator[Finding]:
     order = flagged[np.argsort(-np.abs(z[flagged]))]
     share = len(order) / n
     index = ctx.train.index.to_numpy()
+    comparison = _outlier_comparison(ctx)
+    if comparison is None:
+        material = share >= 0.01
+        rule = "A warning needs 1% of rows or more (no labelled test data to compare with)."
+    else:
+        c = comparison
+        material = c["p_value"] < ALPHA and c["excess"] >= OUTLIER_EXCESS
+        rule = (
+            f"Against test, with both sides scored by the same fold models on one scale: "
+            f"{c['share_train']:.2%} of train and {c['share_test']:.2%} of test targets lie "
+            f"beyond {c['cutoff_z']:.1f}; mean absolute robust residual (clipped at "
+            f"{CLIP_Z:g}) {c['mean_abs_z_train']:.2f} in train against {c['mean_abs_z_test']:.2f}"
+            f" in test, one-sided Welch p = {c['p_value']:.2g} against the null of one law "
+            f"for both sides. A warning needs p < {ALPHA:g} and train "
+            f"{OUTLIER_EXCESS:.1%} or more above test (targets heavy-tailed by nature are so "
+            "in test too)."
+        )
     yield Finding(
         check="labels.outliers",
         mode="labels",
-        severity="warning" if share >= 0.01 else "info",
+        severity="warning" if material else "info",
         title=f"{len(order):,} regression targets are far from what the inputs predict",
         detail=(
             f"Out-of-fold residuals are scaled by their robust spread (MAD) within "
             f"{len(scales)} bins of the predicted value (scales {scales.min():.4g} to "
             f"{scales.max():.4g}), so large values with proportionally large errors are not "
             f"outliers; {len(order):,} rows ({share:.2%}) lie beyond {cut:.1f} robust standard "
-            "deviations. A warning needs 1% of rows or more."
+            f"deviations. {rule}"
         ),
         columns=[ctx.target or ""],
         rows={"train": [int(index[r]) for r in order]},
@@ -499,6 +634,7 @@ def regression_outliers(ctx: AuditContext) -> Iterator[Finding]:
             "bin_scales": [round(float(s), 6) for s in scales],
             "cutoff_z": cut,
             "share": share,
+            "train_vs_test": comparison,
             "top_rows": [
                 {
                     "row": int(index[r]),
