@@ -12,8 +12,8 @@ classes overlap, so its estimate alone never warns. A warning needs either
   lower bound) and the noise-rate interval both at 5% or more: noise that does not depend on
   the inputs, visible without a test set; or
 - with labelled test data, a likelihood-ratio test that train and test labels follow different
-  laws given the model's scores (the null of a random split: one law), rejected at 1%, the
-  two fitted laws at least 2 points apart, on the side with the higher noise estimate. This
+  laws given the model's scores (the null of a random split: one law), rejected at 1%, and
+  the two fitted laws at least 2 points apart; the warning goes to train. This
   catches noise that hides from the floor: class-conditional flips (the surest rows are of
   the clean class) and noise that grows with a feature.
 """
@@ -206,14 +206,17 @@ def compare_sides(
 
 
 def side_differs(comparison: dict[str, float] | None, side: str) -> bool:
-    """True when the comparison rejects one law for both sides at ALPHA, the two fitted laws
-    are DISTANCE or more apart, and ``side`` has the higher confident-learning noise
-    estimate."""
-    if comparison is None or comparison["p_value"] >= ALPHA:
+    """True for the train side when the comparison rejects one law for both sides at ALPHA
+    and the two fitted laws are DISTANCE or more apart.
+
+    Which side holds the wrong labels is not identified by the test (class-conditional flips
+    towards the majority class make the noisy side look *less* noisy to confident learning),
+    so the warning goes to train, whose rows are the ones flagged; the test side warns only
+    by its own floor.
+    """
+    if side != "train" or comparison is None or comparison["p_value"] >= ALPHA:
         return False
-    if comparison["distance"] < DISTANCE:
-        return False
-    return bool(comparison["excess"] > 0 if side == "train" else comparison["excess"] < 0)
+    return bool(comparison["distance"] >= DISTANCE)
 
 
 def is_material(
@@ -224,13 +227,13 @@ def is_material(
 ) -> bool:
     """The warning rule: at least five flagged rows, and either the noise-rate and noise-floor
     lower bounds at FLOOR or more, or ``side``'s labels differ from the other side's
-    (:func:`side_differs`). On the test side the floor does not count when train is the
-    noisier side."""
+    (:func:`side_differs`, train only). On the test side the floor does not count when the
+    sides differ and train has the higher noise estimate."""
     by_floor = res.noise_interval[0] >= FLOOR and floor["low"] >= FLOOR
-    if side == "test" and side_differs(comparison, "train"):
+    if side == "test" and comparison is not None and side_differs(comparison, "train"):
         # test scores come from a model fit on train labels: when those are the noisier,
         # clean test labels disagree with its surest predictions, and the floor would blame test
-        by_floor = False
+        by_floor = by_floor and comparison["excess"] <= 0
     return bool(len(res.ranked) >= 5 and (by_floor or side_differs(comparison, side)))
 
 
@@ -352,12 +355,13 @@ def _comparison_text(comparison: dict[str, float] | None, what: str) -> str:
         f"freedom, p = {c['p_value']:.2g} against the null of one law for both sides (a "
         f"random split), at level {ALPHA:g}; the two fitted laws are {c['distance']:.1%} "
         f"apart (total variation; {DISTANCE:.0%} needed); estimated noise "
-        f"{c['noise_train']:.1%} in train and {c['noise_test']:.1%} in test (the noisier "
-        "side warns)."
+        f"{c['noise_train']:.1%} in train and {c['noise_test']:.1%} in test. When they "
+        "differ the warning goes to train, whose rows are flagged; if the test labels were "
+        "made by another process, check them too."
         + (
             " Train labels are the noisier: the model was fit on them, so test labels that "
             "disagree with its surest predictions do not count against test."
-            if what == "test" and side_differs(c, "train")
+            if what == "test" and side_differs(c, "train") and c["excess"] > 0
             else ""
         )
     )
