@@ -3,7 +3,7 @@ on clean data, Dawid-Skene on the crowdsourcing data, and speed at 100,000 rows.
 
     python benchmarks/labels.py noise  [--datasets german_credit,spambase,adult,wine_red,wine_white]
     python benchmarks/labels.py clean  [--seeds 5]
-    python benchmarks/labels.py split  [--seeds 6]
+    python benchmarks/labels.py split  [--seeds 6] [--split-datasets ...]
     python benchmarks/labels.py crowd
     python benchmarks/labels.py speed  [--rows 100000] [--features 20]
     python benchmarks/labels.py outdated [--seeds 5]
@@ -218,7 +218,7 @@ def run_split(args: argparse.Namespace) -> list[dict[str, Any]]:
 
     out = []
     plans = [("clean", 0.0, args.seeds), ("uniform", 0.1, 2), ("class_conditional", 0.3, 2)]
-    for name in ("german_credit", "spambase", "adult", "elec2", "bank"):
+    for name in args.split_datasets.split(","):
         df, target = load(name)
         for pattern, rate, seeds in plans:
             for seed in range(seeds):
@@ -485,6 +485,7 @@ def main() -> None:
     )
     ap.add_argument("--datasets", default="german_credit,spambase,adult,wine_red,wine_white")
     ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--split-datasets", default="german_credit,spambase,adult,elec2,bank")
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--features", type=int, default=20)
     ap.add_argument("--peer", default=PEER)
