@@ -32,17 +32,18 @@ test: lint
 bench: $(VENV)/.dev
 	$(PY) -m benchmarks.run
 
-# The failure zoo: seeded scenarios from data/, scored through the tripwire CLI (~15 min, 2 cores).
+# The failure zoo: seeded scenarios from data/, scored through the tripwire CLI (8 min on 2 cores
+# at load 1-3, 21 min under load 6-7).
 ZOO ?= zoo-scenarios
 bench-zoo: $(VENV)/.dev
 	$(PY) -m benchmarks.zoo.generate --out $(ZOO) --seed 0
 	$(PY) -m benchmarks.zoo.score --scenarios $(ZOO) --jobs 2 --out benchmarks/results/zoo-tripwire.json
 
-# Peer tools on the same zoo, side by side in one run (35-60 min on 2 cores, depending on what
-# else runs): cleanlab, Evidently, alibi-detect, NannyML and whylogs in .venv-peers, deepchecks
-# in .venv-dc (its pins clash with the others). They run by subprocess in their own
-# environments; tripwire never imports them. tripwire is scored first,
-# on every scenario (all modes), so the one run also gives the full zoo table: it is written to
+# Peer tools on the same zoo, side by side in one run (24 min on 2 cores at load 1-5; about
+# 50 min under load 6-10): cleanlab, Evidently, alibi-detect, NannyML and whylogs in
+# .venv-peers, deepchecks in .venv-dc (its pins clash with the others). They run by subprocess
+# in their own environments; tripwire never imports them. tripwire is scored first, on every
+# scenario (all modes), so the one run also gives the full zoo table: it is written to
 # benchmarks/results/zoo-tripwire.json and the zoo-tripwire block of benchmarks/RESULTS.md as
 # soon as tripwire is done, and the side-by-side tables replace the zoo-peers block at the end.
 PEERS_VENV ?= .venv-peers
