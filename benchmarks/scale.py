@@ -141,11 +141,14 @@ import whylogs as why
 from importlib.metadata import version
 src, rows, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 limit = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0  # seconds; 0 = run to the end
+# "1": buffered reads like tripwire's engine; "0": pyarrow's default reads (whole column chunks)
+buffered = (sys.argv[5] if len(sys.argv) > 5 else "1") == "1"
 t = time.perf_counter()
 view = None
 done = retries = 0
 # The same reads as tripwire's local engine: 500,000-row batches, buffered, no pre-buffering.
-for b in pq.ParquetFile(src, buffer_size=1 << 20, pre_buffer=False).iter_batches(batch_size=500_000):
+opts = dict(buffer_size=1 << 20, pre_buffer=False) if buffered else {}
+for b in pq.ParquetFile(src, **opts).iter_batches(batch_size=500_000):
     try:
         df = b.to_pandas()
     except pyarrow.ArrowException as e:  # seen once with pyarrow 17 after 25M rows; retry, counted
@@ -168,7 +171,7 @@ secs = time.perf_counter() - t
 print(json.dumps({"rows": done, "completed": done >= rows, "seconds": secs, "rows_per_s": done / secs,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "whylogs": version("whylogs"), "pyarrow": pyarrow.__version__,
-                  "to_pandas_retries": retries}))
+                  "to_pandas_retries": retries, "buffered_reads": buffered}))
 """
 
 
@@ -201,11 +204,13 @@ def side_by_side(
     peers_path: str | None,
     peer_limit: float = 0.0,
     skip: tuple[str, ...] = (),
+    peer_buffered: bool = True,
 ) -> dict:
     """tripwire (local), whylogs and tripwire (Dask) profiling the same Parquet file.
 
     ``peer_limit`` stops whylogs after that many seconds (its result then says how many rows
-    it reached, with "completed": false); ``skip`` leaves out steps by key.
+    it reached, with "completed": false); ``skip`` leaves out steps by key; ``peer_buffered``
+    False gives whylogs pyarrow's default reads (pyarrow 17's buffered reads crashed twice).
     """
     src = d / f"side{rows}.parquet"
     if not src.exists():
@@ -219,7 +224,7 @@ def side_by_side(
     steps = [
         ("tripwire_local", [*me, "profile", str(src), str(d / f"side{rows}.local.json")], None),
         ("whylogs", ["-c", WHYLOGS_CODE, str(src), str(rows), str(d / f"side{rows}.wl.bin"),
-                     str(peer_limit)], peers),
+                     str(peer_limit), "1" if peer_buffered else "0"], peers),
         ("tripwire_dask", [*me, "profile", str(src), str(d / f"side{rows}.dask.json"), "dask"], None),
         ("dask_vs_local", [*me, "compare", str(d / f"side{rows}.dask.json"),
                            str(d / f"side{rows}.local.json")], None),
@@ -246,6 +251,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--peer-limit", type=float, default=0.0, help="seconds for whylogs (side)")
     ap.add_argument("--skip", default="", help="side: comma-separated steps to leave out")
+    ap.add_argument("--peer-default-reads", action="store_true", help="side: whylogs unbuffered")
     a = ap.parse_args()
     steps = {
         "profile": step_profile,
@@ -261,7 +267,9 @@ def main() -> None:
     d = Path(a.data)
     if a.step == "side":
         skip = tuple(x for x in a.skip.split(",") if x)
-        res = side_by_side(d, a.rows, a.peers, a.peers_path, a.peer_limit, skip)
+        res = side_by_side(
+            d, a.rows, a.peers, a.peers_path, a.peer_limit, skip, not a.peer_default_reads
+        )
         print(json.dumps(res, indent=1))
         return
     res_path = d / "scale_results.json"
