@@ -142,7 +142,9 @@ def _model_features(ctx: AuditContext) -> dict[str, str]:
     return {c: ctx.kinds[c] for c in ctx.features}
 
 
-def _cv(ctx: AuditContext, y: pd.Series, n_splits: int = 5) -> tuple[Any, np.ndarray | None]:
+def cv_folds(ctx: AuditContext, y: pd.Series, n_splits: int = 5) -> tuple[Any, np.ndarray | None]:
+    """The cross-validation splitter for ``y`` (stratified and/or grouped by ``--group``) and
+    the group of every train row (None without a group column)."""
     group = ctx.schema.roles.group
     groups = ctx.train[group].astype(str).to_numpy() if group else None
     if ctx.is_classification:
@@ -172,7 +174,7 @@ def out_of_fold(ctx: AuditContext, n_splits: int = 5) -> Predictions:
         est = make_baseline(ctx.task, _model_features(ctx), ctx.random_state, fast=len(y) > 50_000)
         X = ctx.X("train")
         source = "baseline"
-    cv, groups = _cv(ctx, y, n_splits)
+    cv, groups = cv_folds(ctx, y, n_splits)
     ctx.progress(f"out-of-fold predictions ({cv.get_n_splits()} folds, {len(y):,} rows)")
     if ctx.is_classification:
         y_str = y.astype(str).to_numpy() if ctx.model is None else y.to_numpy()

@@ -250,9 +250,7 @@ def cross_fit_scores(
     the train classes' order; -1 for a test class unseen in train) and probabilities of each
     side; regression: targets and predictions.
     """
-    from sklearn.model_selection import KFold, StratifiedGroupKFold, StratifiedKFold
-
-    from tripwire.models import make_baseline
+    from tripwire.models import cv_folds, make_baseline
 
     classify = ctx.is_classification
     y_all, t_all = ctx.y("train"), ctx.y("test")
@@ -260,19 +258,10 @@ def cross_fit_scores(
     y_te = (t_all.astype(str) if classify else t_all.astype(float)).to_numpy()[test]
     classes = np.unique(y_tr) if classify else np.zeros(1)
     X_tr, X_te = ctx.X("train").iloc[train], ctx.X("test").iloc[test]
-    group = ctx.schema.roles.group
-    groups = ctx.train[group].astype(str).to_numpy()[train] if group else None
-    folds: Any
-    if group:
-        folds = StratifiedGroupKFold(k, shuffle=True, random_state=ctx.random_state)
-        if not classify:
-            from sklearn.model_selection import GroupKFold
-
-            folds = GroupKFold(k)
-    elif classify:
-        folds = StratifiedKFold(k, shuffle=True, random_state=ctx.random_state)
-    else:
-        folds = KFold(k, shuffle=True, random_state=ctx.random_state)
+    folds, groups = cv_folds(ctx, pd.Series(y_tr), k)
+    if groups is not None:
+        groups = groups[train]
+    k = folds.get_n_splits()
     p_tr = np.zeros((len(train), len(classes)))
     p_te = np.zeros((len(test), len(classes)))
     assign = ctx.rng(17).integers(0, k, len(test))
