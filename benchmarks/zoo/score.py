@@ -70,7 +70,15 @@ def run_tripwire(folder: Path) -> dict[str, Any]:
     if res.returncode not in (0, 1) or not out.exists():
         tail = (res.stderr or res.stdout).strip().splitlines()[-3:]
         raise ToolCrash(f"exit {res.returncode}: {' | '.join(tail)[:400]}")
-    return json.loads(out.read_text())
+    report = json.loads(out.read_text())
+    # a check that failed is a crash of the tool: its silence must not count as a clean verdict
+    broken = [c for c in report.get("checks", []) if c.get("status") == "error"]
+    if broken:
+        raise ToolCrash(
+            "check error: "
+            + "; ".join(f"{c['check']}: {c.get('reason', '')}" for c in broken)[:400]
+        )
+    return report
 
 
 def run_silent(folder: Path) -> dict[str, Any]:

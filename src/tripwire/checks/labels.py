@@ -26,25 +26,28 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sklearn.linear_model import LogisticRegression
 
 from tripwire.checks import check
+from tripwire.checks.cross_fit import MIN_COMPARE_ROWS, compared_rows, cross_fit_scores
 from tripwire.context import AuditContext
 from tripwire.findings import Finding
 from tripwire.stats.confident_learning import LabelIssues, find_label_issues
+from tripwire.stats.label_law import (
+    CLIP_Z,
+    compare_sides,
+    local_robust_z,
+    outlier_comparison,
+)
 
 TOP_K = 20
 #: A warning needs the lower bounds of the noise rate and of the noise floor at 5% or more.
 #: Clean labels of hard tasks disagree with the model's surest decile at a few per cent
 #: (German credit: 2-9% over random subsamples), so a lower bar warns on clean data.
 FLOOR = 0.05
-#: The train/test comparison: significance level, the smallest distance between the two
-#: sides' fitted label laws (total variation averaged over rows), and the fewest labelled
-#: rows on each side.
+#: The train/test comparison: significance level and the smallest distance between the two
+#: sides' fitted label laws (total variation averaged over rows).
 ALPHA = 0.01
 DISTANCE = 0.02
-MIN_COMPARE_ROWS = 100
-COMPARE_ROWS = 20_000
 
 
 def _codes(y: pd.Series, classes: tuple[Any, ...]) -> np.ndarray:
@@ -124,87 +127,6 @@ def noise_floor(
     return {"rate": k / len(top), "low": _wilson_low(k, len(top)), "rows": float(len(top))}
 
 
-def _score_features(proba: np.ndarray) -> np.ndarray:
-    logp = np.log(np.clip(proba, 1e-6, 1.0))
-    return logp[:, 1:] - logp[:, [0]]
-
-
-def _recalibrate(X: np.ndarray, y: np.ndarray, k: int) -> tuple[float, Any]:
-    """Log-likelihood of ``y`` under a multinomial logistic recalibration of the scores X,
-    and a function giving the fitted class probabilities (k columns) of other scores."""
-    present = np.unique(y)
-    if present.size < 2:
-
-        def const(Z: np.ndarray) -> np.ndarray:
-            out = np.zeros((len(Z), k))
-            out[:, present[0]] = 1.0
-            return out
-
-        return 0.0, const
-    fit = LogisticRegression(C=1e4, max_iter=1000).fit(X, y)
-    col = np.searchsorted(fit.classes_, y)
-    ll = float(np.log(np.clip(fit.predict_proba(X)[np.arange(len(y)), col], 1e-12, 1)).sum())
-
-    def proba(Z: np.ndarray) -> np.ndarray:
-        out = np.zeros((len(Z), k))
-        out[:, fit.classes_] = fit.predict_proba(Z)
-        return out
-
-    return ll, proba
-
-
-def compare_sides(
-    y_train: np.ndarray, p_train: np.ndarray, y_test: np.ndarray, p_test: np.ndarray
-) -> dict[str, float]:
-    """Test whether train and test labels follow the same law given the model's scores.
-
-    Both sides are scored by the same fold models (:func:`cross_fit_scores`). Each side's
-    labels are regressed on the log-odds of the scores (a multinomial logistic
-    recalibration, which absorbs the model's over- or under-confidence); the likelihood ratio
-    of one fit per side against one pooled fit is chi-squared with (K-1)K degrees of freedom
-    under the null of a random split. A model fit on noisy labels absorbs the noise, so it
-    looks calibrated on its own out-of-fold labels; clean test labels then sit off that
-    calibration (uniform noise: steeper; class-conditional: shifted). The confident-learning
-    noise estimate of each side says which side is the noisier.
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> p = rng.uniform(0.02, 0.98, 2000); P = np.c_[1 - p, p]
-    >>> y = (rng.random(2000) < p).astype(int)
-    >>> bool(compare_sides(y[:1000], P[:1000], y[1000:], P[1000:])["p_value"] > 0.01)
-    True
-    >>> y2 = y[:1000].copy(); y2[(y2 == 1) & (rng.random(1000) < 0.4)] = 0  # 40% of 1s flipped
-    >>> bool(compare_sides(y2, P[:1000], y[1000:], P[1000:])["p_value"] < 0.01)
-    True
-    """
-    k = p_train.shape[1]
-    X_tr, X_te = _score_features(p_train), _score_features(p_test)
-    X_all = np.vstack([X_tr, X_te])
-    pooled, _ = _recalibrate(X_all, np.r_[y_train, y_test], k)
-    ll_tr, q_tr = _recalibrate(X_tr, y_train, k)
-    ll_te, q_te = _recalibrate(X_te, y_test, k)
-    separate = ll_tr + ll_te
-    # how far apart the two fitted laws are: total variation, averaged over both sides' rows
-    distance = float(0.5 * np.abs(q_tr(X_all) - q_te(X_all)).sum(axis=1).mean())
-    statistic = max(0.0, 2.0 * (separate - pooled))
-    df = (k - 1) * k
-    noise_train = find_label_issues(y_train, p_train, n_boot=0).noise_rate
-    noise_test = find_label_issues(y_test, p_test, n_boot=0).noise_rate
-    return {
-        "statistic": statistic,
-        "df": float(df),
-        "p_value": float(stats.chi2.sf(statistic, df)),
-        "alpha": ALPHA,
-        "distance": distance,
-        "noise_train": noise_train,
-        "noise_test": noise_test,
-        "excess": noise_train - noise_test,
-        "rows_train": float(len(y_train)),
-        "rows_test": float(len(y_test)),
-    }
-
-
 def side_differs(comparison: dict[str, float] | None, side: str) -> bool:
     """True for the train side when the comparison rejects one law for both sides at ALPHA
     and the two fitted laws are DISTANCE or more apart.
@@ -237,87 +159,9 @@ def is_material(
     return bool(len(res.ranked) >= 5 and (by_floor or side_differs(comparison, side)))
 
 
-def cross_fit_scores(
-    ctx: AuditContext, train: np.ndarray, test: np.ndarray, k: int = 5
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Scores of train rows ``train`` and test rows ``test`` from the same fold models.
-
-    Each fold's baseline is fit on the other folds of train and scores its held-out train
-    rows and the test rows assigned to it at random, so under a random split the two sides
-    are exchangeable: the same models, trained on the same amount of data, score both. (The
-    model fit on all of train is sharper on test than the fold models are on train, and a
-    likelihood-ratio test between them rejects on clean splits.) Classification: codes (in
-    the train classes' order; -1 for a test class unseen in train) and probabilities of each
-    side; regression: targets and predictions.
-    """
-    from tripwire.models import cv_folds, make_baseline
-
-    classify = ctx.is_classification
-    y_all, t_all = ctx.y("train"), ctx.y("test")
-    y_tr = (y_all.astype(str) if classify else y_all.astype(float)).to_numpy()[train]
-    y_te = (t_all.astype(str) if classify else t_all.astype(float)).to_numpy()[test]
-    classes = np.unique(y_tr) if classify else np.zeros(1)
-    X_tr, X_te = ctx.X("train").iloc[train], ctx.X("test").iloc[test]
-    folds, groups = cv_folds(ctx, pd.Series(y_tr), k)
-    if groups is not None:
-        groups = groups[train]
-    k = folds.get_n_splits()
-    p_tr = np.zeros((len(train), len(classes)))
-    p_te = np.zeros((len(test), len(classes)))
-    assign = ctx.rng(17).integers(0, k, len(test))
-    kinds = {c: ctx.kinds[c] for c in ctx.features}
-    for f, (fit_rows, held) in enumerate(folds.split(X_tr, y_tr, groups)):
-        model = make_baseline(ctx.task or "binary", kinds, ctx.random_state)
-        model.fit(X_tr.iloc[fit_rows], y_tr[fit_rows])
-        mine = np.flatnonzero(assign == f)
-        if not classify:
-            p_tr[held, 0] = model.predict(X_tr.iloc[held])
-            if mine.size:
-                p_te[mine, 0] = model.predict(X_te.iloc[mine])
-            continue
-        cols = np.searchsorted(classes, model.classes_)
-        p_tr[np.ix_(held, cols)] = model.predict_proba(X_tr.iloc[held])
-        if mine.size:
-            p_te[np.ix_(mine, cols)] = model.predict_proba(X_te.iloc[mine])
-    if not classify:
-        return y_tr, p_tr[:, 0], y_te, p_te[:, 0]
-    code = {c: i for i, c in enumerate(classes)}
-    c_te = np.array([code.get(c, -1) for c in y_te], dtype=np.int64)
-    return np.searchsorted(classes, y_tr), p_tr, c_te, p_te
-
-
-def _compared_rows(ctx: AuditContext) -> tuple[np.ndarray, np.ndarray] | None:
-    """Train and test rows for a train/test comparison, or None when there is none to make.
-
-    Test rows whose inputs repeat a train row are left out (a fold model may have seen them,
-    so their labels agree with it more than a new row's would), unless they are half of the
-    test rows or more: in a coarse table (vote counts, a few categories) repeated inputs are
-    the norm and not copies. Above COMPARE_ROWS rows a side is sampled. A user's model or
-    prediction columns are not used: they may have been fit on anything, test rows included.
-    """
-    if ctx.test is None or ctx.model is not None or ctx.target not in ctx.test.columns:
-        return None
-    if ctx.schema.roles.probabilities or ctx.schema.roles.prediction:
-        return None
-    y_te = ctx.y("test")
-    seen = set(pd.util.hash_pandas_object(ctx.X("train"), index=False).to_numpy().tolist())
-    new = ~pd.util.hash_pandas_object(ctx.X("test"), index=False).isin(seen).to_numpy()
-    keep = y_te.notna().to_numpy() & (new if new.mean() > 0.5 else True)
-    rng = ctx.rng(23)
-    train = np.arange(len(ctx.train))
-    test = np.flatnonzero(keep)
-    if len(train) > COMPARE_ROWS:
-        train = np.sort(rng.choice(train, COMPARE_ROWS, replace=False))
-    if len(test) > COMPARE_ROWS:
-        test = np.sort(rng.choice(test, COMPARE_ROWS, replace=False))
-    if len(test) < MIN_COMPARE_ROWS or len(train) < MIN_COMPARE_ROWS:
-        return None
-    return train, test
-
-
 def _comparison(ctx: AuditContext) -> dict[str, float] | None:
     """Train against test labels (:func:`compare_sides`), when test is labelled."""
-    picked = _compared_rows(ctx)
+    picked = compared_rows(ctx)
     if picked is None:
         return None
     train, test = picked
@@ -329,7 +173,7 @@ def _comparison(ctx: AuditContext) -> dict[str, float] | None:
     known = c_te >= 0
     if known.sum() < MIN_COMPARE_ROWS:
         return None
-    return compare_sides(c_tr, p_tr, c_te[known], p_te[known])
+    return compare_sides(c_tr, p_tr, c_te[known], p_te[known], alpha=ALPHA)
 
 
 def _comparison_text(comparison: dict[str, float] | None, what: str) -> str:
@@ -474,105 +318,17 @@ def test_label_issues(ctx: AuditContext) -> Iterator[Finding]:
     yield Finding(f.check, f.mode, f.severity, f.title, detail, f.columns, f.rows, ev, f.action)
 
 
-#: Residuals are scaled within this many bins of the out-of-fold prediction (at least
-#: MIN_BIN_ROWS rows each), so targets whose error grows with the value (prices, counts) are
-#: judged against the spread of their own range, not against that of the cheap rows.
-OUTLIER_BINS = 10
-MIN_BIN_ROWS = 100
-
-
-def local_robust_z(resid: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Robust z-scores of residuals within quantile bins of the prediction, and bin scales.
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> pred = rng.uniform(1, 100, 5000)
-    >>> z, scales = local_robust_z(rng.normal(0, 0.2 * pred), pred)  # error grows with value
-    >>> bool((np.abs(z) > 5).mean() < 0.001), len(scales)
-    (True, 10)
-    """
-    bins = max(1, min(OUTLIER_BINS, len(resid) // MIN_BIN_ROWS))
-    edges = np.quantile(pred, np.linspace(0, 1, bins + 1)[1:-1])
-    which = np.searchsorted(edges, pred, side="right")
-    z = np.zeros(len(resid))
-    scales = np.zeros(bins)
-    for b in range(bins):
-        m = which == b
-        if not m.any():
-            continue
-        r = resid[m]
-        scale = float(stats.median_abs_deviation(r, scale="normal")) or float(np.std(r))
-        scales[b] = scale
-        if scale:
-            z[m] = (r - np.median(r)) / scale
-    return z, scales
-
-
 #: With labelled test data, a warning needs the train share beyond COMPARE_Z to exceed the
 #: test share by this much, and a one-sided test at ALPHA (:func:`outlier_comparison`).
 OUTLIER_EXCESS = 0.005
-#: The comparison counts residuals beyond this many robust SDs: a two-sample test needs no
-#: multiple-testing cut, and a lower one counts more of the wrong targets (power).
-COMPARE_Z = 3.0
-#: Absolute robust residuals are clipped here before their means are compared.
-CLIP_Z = 10.0
-
-
-def outlier_comparison(
-    y_train: np.ndarray, p_train: np.ndarray, y_test: np.ndarray, p_test: np.ndarray
-) -> dict[str, float]:
-    """Are train targets beyond the robust cut more often than test targets?
-
-    Both sides' residuals (from the same fold models) are put on one local robust scale;
-    under a random split both sides' absolute robust residuals have one law. A one-sided
-    Welch test on their means (clipped at CLIP_Z, so one wild target does not decide)
-    tests that null; the share beyond COMPARE_Z on each side measures how many more wild
-    targets train has. Targets that are heavy-tailed by nature (ratings, counts) are so on
-    both sides.
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> x = rng.uniform(0, 10, 3000); y = x + rng.standard_t(3, 3000)
-    >>> c = outlier_comparison(y[:2000], x[:2000], y[2000:], x[2000:])
-    >>> bool(c["p_value"] > 0.01)
-    True
-    >>> y2 = y[:2000].copy(); y2[:60] = rng.permutation(y2)[:60] * 3  # 3% wild targets
-    >>> bool(outlier_comparison(y2, x[:2000], y[2000:], x[2000:])["p_value"] < 0.01)
-    True
-    """
-    n_tr = len(y_train)
-    resid = np.r_[y_train - p_train, y_test - p_test]
-    z, _ = local_robust_z(resid, np.r_[p_train, p_test])
-    cut = COMPARE_Z
-    far = np.abs(z) > cut
-    k_tr, k_te = int(far[:n_tr].sum()), int(far[n_tr:].sum())
-    n_te = len(z) - n_tr
-    clipped = np.minimum(np.abs(z), CLIP_Z)
-    test = stats.ttest_ind(clipped[:n_tr], clipped[n_tr:], equal_var=False, alternative="greater")
-    return {
-        "mean_abs_z_train": float(clipped[:n_tr].mean()),
-        "mean_abs_z_test": float(clipped[n_tr:].mean()),
-        "p_value": float(test.pvalue),
-        "cutoff_z": cut,
-        "beyond_train": float(k_tr),
-        "beyond_test": float(k_te),
-        "rows_train": float(n_tr),
-        "rows_test": float(n_te),
-        "share_train": k_tr / n_tr,
-        "share_test": k_te / max(1, n_te),
-        "excess": k_tr / n_tr - k_te / max(1, n_te),
-        "alpha": ALPHA,
-    }
 
 
 def _outlier_comparison(ctx: AuditContext) -> dict[str, float] | None:
-    picked = _compared_rows(ctx)
+    picked = compared_rows(ctx)
     if picked is None:
         return None
     ctx.progress("train/test comparison of regression targets")
-    return outlier_comparison(*cross_fit_scores(ctx, *picked))
+    return outlier_comparison(*cross_fit_scores(ctx, *picked), alpha=ALPHA)
 
 
 @check("labels.outliers", mode="labels", requires=("target", "regression", "features"), order=70)

@@ -36,6 +36,7 @@ DEFAULT_MIN_EFFECT: dict[str, float] = {
     "wasserstein_sd": 0.05,
     "psi": 0.01,
     "auc_excess": 0.02,
+    "label_law_distance": 0.02,
     "mmd2": 0.0,
 }
 

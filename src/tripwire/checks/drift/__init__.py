@@ -5,6 +5,6 @@ Checks registered here run in ``tripwire audit`` (train against test) and in
 uses (``ctx.sides``).
 """
 
-from tripwire.checks.drift import columns, model, multivariate, performance, summary
+from tripwire.checks.drift import columns, concept, model, multivariate, performance, summary
 
-__all__ = ["columns", "model", "multivariate", "performance", "summary"]
+__all__ = ["columns", "concept", "model", "multivariate", "performance", "summary"]

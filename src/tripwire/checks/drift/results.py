@@ -1,6 +1,7 @@
 """Drift results shared by the drift checks, computed once per run and cached on the context.
 
-The column tests, the domain classifier and the embedding tests form one family: the
+The column tests, the domain classifier, the embedding tests and the label-law (concept) test
+form one family: the
 dataset-level decision applies Benjamini-Hochberg across all of them, so its false-alarm rate
 is controlled whichever of them fire.
 """
@@ -112,6 +113,7 @@ def encoded_sides(
 
     Returns ``(X_ref, X_cur, names, categorical_mask, ref_positions, cur_positions)``.
     """
+    from tripwire.checks.cross_fit import model_input
     from tripwire.models import TabularEncoder
 
     ref, cur = sides(ctx)
@@ -121,12 +123,7 @@ def encoded_sides(
     feats = list(ctx.features)
     kinds = {c: ctx.kinds[c] for c in feats}
     sr, sc = ref[feats].iloc[pos_r], cur[feats].iloc[pos_c]
-    words = [c for c in feats if kinds[c] == "boolean" and not pd.api.types.is_numeric_dtype(sr[c])]
-    if words:  # yes/no columns kept as words in a drift comparison
-        from tripwire.data import _coerce
-
-        sr = sr.assign(**{c: _coerce(sr[c], "boolean")[0] for c in words})
-        sc = sc.assign(**{c: _coerce(sc[c], "boolean")[0] for c in words})
+    sr, sc = model_input(ctx, sr), model_input(ctx, sc)  # yes/no columns kept as words
     enc = TabularEncoder(kinds).fit(pd.concat([sr, sc], ignore_index=True))
     return (
         enc.transform(sr),
@@ -222,7 +219,8 @@ def mmd_results(ctx: AuditContext) -> list[ColumnDrift]:
 
 
 def decision(ctx: AuditContext) -> DatasetDecision:
-    """Benjamini-Hochberg across column, domain-classifier and embedding tests."""
+    """Benjamini-Hochberg across column, domain-classifier, embedding and (with labelled current
+    data) label-law tests."""
 
     def compute() -> DatasetDecision:
         jobs = int(ctx.option("n_jobs", min(2, os.cpu_count() or 1)))
@@ -239,6 +237,9 @@ def decision(ctx: AuditContext) -> DatasetDecision:
         if res is not None:
             tests.append(c2st_as_column(res))
         tests.extend(mmd_results(ctx))
+        from tripwire.checks.drift.concept import concept_results
+
+        tests.extend(concept_results(ctx))
         return decide(
             tests,
             alpha=float(ctx.option("alpha", 0.05)),

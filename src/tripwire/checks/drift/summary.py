@@ -23,7 +23,7 @@ def sensitivity(ctx: AuditContext, dec: DatasetDecision) -> list[dict[str, Any]]
     level = dec.alpha / max(1, dec.n_tests)
     out = []
     for r in dec.results:
-        if r.kind in ("multivariate", "embedding"):
+        if r.kind in ("multivariate", "embedding", "concept"):
             continue
         d = detectable(r, level, power=POWER, bar=bar_for(r.effect_name, dec.min_effect))
         if d is not None:
@@ -63,12 +63,27 @@ def decide_dataset(ctx: AuditContext) -> Iterator[Finding]:
     else:
         reach = ""
     if dec.drifted:
-        tested = {r.column for r in dec.results if r.kind not in ("multivariate", "embedding")}
-        cols = [c for c in drifted if c in tested]
+        tested = {
+            r.column for r in dec.results if r.kind not in ("multivariate", "embedding", "concept")
+        }
+        cols = sorted(
+            {
+                r.column
+                for r, s in zip(dec.results, dec.statuses)
+                if s == "drift" and r.kind not in ("multivariate", "embedding", "concept")
+            }
+        )
         title = (
             f"Drift between {a} and {b}: {len(cols)} of {len(tested)} tested column(s) moved "
             "materially"
             + (" and the joint distribution moved" if results.MULTIVARIATE in drifted else "")
+            + (
+                f"; {ctx.target!r} follows another law given the inputs"
+                if any(
+                    r.kind == "concept" and s == "drift" for r, s in zip(dec.results, dec.statuses)
+                )
+                else ""
+            )
         )
         detail = (
             f"Benjamini-Hochberg at alpha={dec.alpha} over {dec.n_tests} tests (false-alarm rate "
