@@ -126,3 +126,15 @@ def test_clean_sparse_splits_raise_no_near_duplicate_alarm() -> None:
     for seed in range(3):
         tr, te = train_test_split(df, test_size=1 / 3, random_state=seed)
         assert not alarms(leakage(tr, te, "spam", checks="leakage.near"))
+
+
+def test_a_table_of_few_distinct_rows_is_reported_without_cross_validation() -> None:
+    # crowd vote counts: 3 votes per item give a handful of distinct rows, every one repeated;
+    # grouped 5-fold CV needs 5 distinct inputs, so inflation is not measured (it crashed)
+    rng = np.random.default_rng(0)
+    votes = rng.integers(0, 4, 400)
+    train = pd.DataFrame({"yes_votes": votes, "label": (votes + rng.integers(0, 2, 400)) >= 2})
+    found = by_check(leakage(train, None, "label", checks="leakage.train_duplicates"),
+                     "leakage.train_duplicates")  # fmt: skip
+    assert len(found) == 1 and "4 groups" in found[0].detail, [f.detail for f in found]
+    assert "random 5-fold" not in found[0].detail

@@ -315,9 +315,12 @@ def find_near_duplicates(ctx: AuditContext) -> Iterator[Finding]:
     )
 
 
-def cv_inflation(ctx: AuditContext, groups: np.ndarray, max_rows: int = 10_000) -> dict[str, float]:
+def cv_inflation(
+    ctx: AuditContext, groups: np.ndarray, max_rows: int = 10_000
+) -> dict[str, float] | None:
     """Score of 5-fold CV minus 5-fold CV that keeps duplicate groups together (baseline
-    model), paired per row, with a normal 95% interval."""
+    model), paired per row, with a normal 95% interval; None when there are fewer distinct
+    inputs than folds (a table of a few repeated rows: nothing to cross-validate)."""
     from sklearn.model_selection import GroupKFold, KFold, cross_val_predict
 
     from tripwire.models import make_baseline
@@ -329,6 +332,8 @@ def cv_inflation(ctx: AuditContext, groups: np.ndarray, max_rows: int = 10_000) 
         take = np.sort(ctx.rng(11).choice(len(df), max_rows, replace=False))
     X = df[ctx.features].iloc[take]
     g = groups[take]
+    if len(np.unique(g)) < 5:
+        return None
     if ctx.is_classification:
         y = df[ctx.target].astype(str).to_numpy()[take]
     else:
