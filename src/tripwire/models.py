@@ -2,7 +2,8 @@
 
 The default model is scikit-learn's HistGradientBoosting: fast, strong on tables, and native
 on missing values and categories. Features are encoded by :class:`TabularEncoder`, which turns
-every column kind into numbers (categories become codes, dates become seconds, free text and
+every column kind into numbers (categories become codes, dates become seconds, free text
+becomes a fixed number of latent components of its TF-IDF matrix in the baseline model;
 identifiers are left out).
 """
 
@@ -29,6 +30,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 MODEL_KINDS = ("numeric", "boolean", "datetime", "categorical")
 MAX_CATEGORIES = 250  # HistGradientBoosting allows at most max_bins (255) categories
+#: The baseline model reads each free-text column as this many components of a truncated SVD
+#: of its word TF-IDF matrix (latent semantic analysis): trees need dense inputs.
+TEXT_COMPONENTS = 64
+TEXT_VOCABULARY = 50_000
 
 
 class TabularEncoder(TransformerMixin, BaseEstimator):
@@ -37,8 +42,12 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     kinds
-        Column name to kind (see :data:`tripwire.data.KINDS`). Columns of kind ``text`` or
-        ``identifier`` are dropped.
+        Column name to kind (see :data:`tripwire.data.KINDS`). Columns of kind
+        ``identifier`` are dropped, and so are ``text`` columns unless ``text_components``.
+    text_components
+        When positive, each text column becomes exactly this many columns (after the others):
+        a truncated SVD of its word and word-pair TF-IDF matrix, zero-padded when the
+        vocabulary is smaller. ``blocks_`` maps every used column to its output positions.
 
     Examples
     --------
@@ -51,12 +60,24 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
     [False, True]
     """
 
-    def __init__(self, kinds: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, kinds: dict[str, str] | None = None, text_components: int = 0, random_state: int = 0
+    ) -> None:
         self.kinds = kinds
+        self.text_components = text_components
+        self.random_state = random_state
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> TabularEncoder:
         kinds = self.kinds or {c: "numeric" for c in X.columns}
         self.columns_ = [c for c in X.columns if kinds.get(c, "numeric") in MODEL_KINDS]
+        texts = [c for c in X.columns if kinds.get(c) == "text"] if self.text_components else []
+        self.text_: dict[str, Any] = {c: self._fit_text(X[c]) for c in texts}
+        k = int(self.text_components)
+        n = len(self.columns_)
+        self.blocks_ = {c: [j] for j, c in enumerate(self.columns_)}
+        self.blocks_.update(
+            {c: list(range(n + i * k, n + (i + 1) * k)) for i, c in enumerate(texts)}
+        )
         self.categories_: dict[str, dict[Any, int]] = {}
         for c in self.columns_:
             if kinds.get(c) == "categorical":
@@ -64,12 +85,44 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
                 top = counts.index[:MAX_CATEGORIES]
                 self.categories_[c] = {v: i for i, v in enumerate(sorted(top))}
         self.kinds_ = {c: kinds.get(c, "numeric") for c in self.columns_}
-        self.categorical_mask_ = np.array([self.kinds_[c] == "categorical" for c in self.columns_])
+        self.categorical_mask_ = np.array(
+            [self.kinds_[c] == "categorical" for c in self.columns_] + [False] * k * len(texts)
+        )
         self.n_features_in_ = X.shape[1]
         return self
 
+    def _fit_text(self, col: pd.Series) -> Any:
+        """A fitted TF-IDF + truncated SVD pipeline for one text column (None: no words)."""
+        from sklearn.decomposition import TruncatedSVD
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        docs = col.fillna("").astype(str)
+        vec = TfidfVectorizer(
+            ngram_range=(1, 2),
+            min_df=2,
+            max_features=TEXT_VOCABULARY,
+            sublinear_tf=True,
+            dtype=np.float32,
+        )
+        try:
+            tfidf = vec.fit_transform(docs)
+        except ValueError:  # empty vocabulary: no word occurs twice
+            return None
+        k = min(int(self.text_components), tfidf.shape[1] - 1, tfidf.shape[0] - 1)
+        if k < 1:
+            return None
+        svd = TruncatedSVD(k, random_state=self.random_state).fit(tfidf)
+        return Pipeline([("tfidf", vec), ("svd", svd)])
+
     def transform(self, X: pd.DataFrame) -> np.ndarray:
-        out = np.empty((len(X), len(self.columns_)), dtype=float)
+        k = int(self.text_components)
+        width = len(self.columns_) + k * len(self.text_)
+        out = np.zeros((len(X), width), dtype=float)
+        for i, (c, fitted) in enumerate(self.text_.items()):
+            if fitted is not None:
+                z = fitted.transform(X[c].fillna("").astype(str))
+                start = len(self.columns_) + i * k
+                out[:, start : start + z.shape[1]] = z
         for j, c in enumerate(self.columns_):
             col = X[c]
             kind = self.kinds_[c]
@@ -103,8 +156,9 @@ def make_baseline(
     >>> make_baseline("binary", {"a": "numeric"}).steps[-1][0]
     'model'
     """
-    enc = TabularEncoder(kinds)
-    # The categorical mask depends on the encoder's output order, known from the kinds.
+    enc = TabularEncoder(kinds, text_components=TEXT_COMPONENTS, random_state=random_state)
+    # The categorical mask depends on the encoder's output order, known from the kinds: the
+    # used columns in order, then TEXT_COMPONENTS numeric columns per text column.
     common = dict(
         max_iter=100 if fast else 200,
         learning_rate=0.1,
@@ -114,6 +168,7 @@ def make_baseline(
         random_state=random_state,
     )
     cat_mask = [k == "categorical" for k in kinds.values() if k in MODEL_KINDS]
+    cat_mask += [False] * TEXT_COMPONENTS * sum(k == "text" for k in kinds.values())
     categorical = np.array(cat_mask) if any(cat_mask) else None
     model: Any
     if task == "regression":

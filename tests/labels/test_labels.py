@@ -305,3 +305,26 @@ def test_regression_targets_compared_with_test():
     rep = tripwire.audit(train, test, target=target, task="regression", checks=["labels.outliers"])
     f = _labels(rep)["labels.outliers"]
     assert f.sev.value == "warning" and f.evidence["train_vs_test"]["p_value"] < 0.01
+
+
+def test_text_only_table_clean_quiet_and_planted_noise_found():
+    # SMS spam has one free-text column: the baseline reads it as TF-IDF components (before,
+    # a text-only table left the model without features and the label checks crashed)
+    df = realdata.sms_spam().drop_duplicates("text").reset_index(drop=True)
+    perm = np.random.default_rng(0).permutation(len(df))
+    train = df.iloc[perm[:3000]].reset_index(drop=True)
+    test = df.iloc[perm[3000:4500]].reset_index(drop=True)
+    for rate in (0.0, 0.1):
+        tr = train.copy()
+        flip = np.random.default_rng(1).random(len(tr)) < rate
+        tr.loc[flip, "label"] = np.where(tr.loc[flip, "label"] == "spam", "ham", "spam")
+        report = tripwire.audit(tr, test, target="label", checks=["labels.issues"])
+        assert not [c for c in report.checks if c.status == "error"]
+        f = report.by_check("labels.issues")[0]
+        if rate == 0:
+            assert f.sev.value == "info", f.detail
+            continue
+        assert f.sev.value == "warning", f.detail
+        flagged, planted = set(f.rows["train"]), set(np.flatnonzero(flip).tolist())
+        tp = len(flagged & planted)
+        assert tp / len(flagged) > 0.7 and tp / len(planted) > 0.7, (tp, len(flagged))

@@ -438,7 +438,8 @@ def _importance(ctx: AuditContext, out: Outputs) -> dict[str, float] | None:
     # the baseline's encoder runs once; permutations then act on the encoded matrix
     data: Any = encoder.transform(X) if encoder is not None else X
     predictor = final if encoder is not None else model
-    position = {c: i for i, c in enumerate(encoder.columns_)} if encoder is not None else {}
+    # encoded positions of each feature (a text column spans several components)
+    position = dict(getattr(encoder, "blocks_", {})) if encoder is not None else {}
 
     def accuracy(pred: np.ndarray) -> float:
         if out.regression:
@@ -454,7 +455,8 @@ def _importance(ctx: AuditContext, out: Outputs) -> dict[str, float] | None:
             perm = rng.permutation(len(X))
             if encoder is not None:
                 Xp = data.copy()
-                Xp[:, position[col]] = data[perm, position[col]]
+                cols = position[col]
+                Xp[:, cols] = data[perm][:, cols]
             else:
                 Xp = X.copy()
                 Xp[col] = X[col].to_numpy()[perm]
