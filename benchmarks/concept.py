@@ -44,7 +44,8 @@ SHARES = (0.1, 0.2)
 
 
 def _region_column(b: Base) -> str:
-    """The numeric feature most correlated (in rank) with the target."""
+    """The numeric feature most correlated (in rank) with the target, among those whose
+    values above the median are 30-70% of the rows."""
     y = b.df[b.target]
     y = (y == b.positive).astype(float) if b.task == "binary" else y.astype(float)
     best, score = "", -1.0
@@ -52,8 +53,8 @@ def _region_column(b: Base) -> str:
         if col == b.target or not pd.api.types.is_numeric_dtype(b.df[col]):
             continue
         x = b.df[col]
-        if x.nunique() < 10:
-            continue
+        if x.nunique() < 10 or not 0.3 <= float((x > x.median()).mean()) <= 0.7:
+            continue  # the region (above the median) must hold a fair share of the rows
         r = abs(float(x.rank().corr(y.rank())))
         if np.isfinite(r) and r > score:
             best, score = col, r
