@@ -4,6 +4,11 @@ Routes, the window evaluator and the client receive a :class:`Store`, never a se
 write is one transaction: a batch is stored whole or not at all, and a batch that returns has
 been committed (SQLite runs in WAL mode with ``synchronous=FULL``).
 
+It holds the engine, migrations, models, the reference, the database side of ingestion and
+the window queries; :class:`Store` takes its token methods from :mod:`tripwire.monitor.tokens`
+and its incident methods from :mod:`tripwire.monitor.incidents`, and ingested records are
+validated by :mod:`tripwire.monitor.ingest`.
+
 Examples
 --------
 >>> import tempfile, pathlib
@@ -20,9 +25,7 @@ Examples
 
 from __future__ import annotations
 
-import hashlib
 import json
-import secrets
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,19 +36,10 @@ import sqlalchemy as sa
 
 from tripwire.errors import ConflictError, InputError, NotFoundError
 from tripwire.monitor import schema as t
-from tripwire.monitor.records import (
-    FEEDBACK_FIELDS,
-    PREDICTION_FIELDS,
-    check_probabilities,
-    check_reference,
-    check_scalar,
-    dumps,
-    iso_time,
-    json_default,
-    loads_many,
-    parse_time,
-    record_id,
-)
+from tripwire.monitor.incidents import IncidentStore
+from tripwire.monitor.ingest import feedback_rows, prediction_rows
+from tripwire.monitor.records import check_reference, dumps, iso_time, json_default, loads_many
+from tripwire.monitor.tokens import TokenStore, hash_token  # noqa: F401  (hash_token: re-export)
 
 TASKS = ("classification", "regression")
 DEFAULT_DB = "sqlite:///tripwire.db"
@@ -84,11 +78,7 @@ def driver_url(url: str) -> str:
     return url
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-class Store:
+class Store(TokenStore, IncidentStore):
     """The monitor's database.
 
     Parameters
@@ -124,50 +114,6 @@ class Store:
             if not sa.inspect(conn).has_table("tw_alembic_version"):
                 return None
             return conn.execute(sa.text("SELECT version_num FROM tw_alembic_version")).scalar()
-
-    # -- tokens ----------------------------------------------------------------------------
-    def create_token(self, name: str) -> str:
-        """A new bearer token; only its SHA-256 is stored, so it is shown once."""
-        token = "tw_" + secrets.token_urlsafe(32)
-        with self.engine.begin() as conn:
-            conn.execute(
-                t.tokens.insert().values(
-                    name=name, token_hash=hash_token(token), created_at=time.time()
-                )
-            )
-        return token
-
-    def tokens(self) -> list[dict[str, Any]]:
-        """Names and dates of the tokens (never the tokens themselves)."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(t.tokens).order_by(t.tokens.c.id)).mappings().all()
-        return [
-            {
-                "name": r["name"],
-                "created_at": iso_time(r["created_at"]),
-                "revoked_at": iso_time(r["revoked_at"]),
-            }
-            for r in rows
-        ]
-
-    def revoke_token(self, name: str) -> int:
-        """Revoke every live token called ``name``; returns how many were revoked."""
-        with self.engine.begin() as conn:
-            res = conn.execute(
-                sa.update(t.tokens)
-                .where(t.tokens.c.name == name, t.tokens.c.revoked_at.is_(None))
-                .values(revoked_at=time.time())
-            )
-        return int(res.rowcount or 0)
-
-    def check_token(self, token: str) -> bool:
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(t.tokens.c.id).where(
-                    t.tokens.c.token_hash == hash_token(token), t.tokens.c.revoked_at.is_(None)
-                )
-            ).first()
-        return row is not None
 
     # -- models ----------------------------------------------------------------------------
     def create_model(
@@ -261,67 +207,9 @@ class Store:
         """Store a batch of predictions; returns (accepted, duplicates). All or nothing."""
         model = self.get_model(name)
         now = time.time() if received_at is None else received_at
-        width = model.window_seconds
-        rows: dict[str, dict[str, Any]] = {}
-        versions: set[str] = set()
-        for i, rec in enumerate(records):
-            where = f"record {i}"
-            if not isinstance(rec, Mapping):
-                raise InputError(f"{where}: expected an object")
-            extra = rec.keys() - PREDICTION_FIELDS
-            if extra:
-                raise InputError(
-                    f"{where}: unknown field(s) {', '.join(sorted(map(str, extra)))}; "
-                    f"allowed: {', '.join(sorted(PREDICTION_FIELDS))}"
-                )
-            rid = record_id(rec, where)
-            features = rec.get("features")
-            if not isinstance(features, Mapping):
-                raise InputError(f"{where}: 'features' must be an object of feature values")
-            if rec.get("prediction") is None:
-                raise InputError(f"{where}: field 'prediction' is missing")
-            check_scalar(rec["prediction"], f"{where}: 'prediction'")
-            ts = (
-                parse_time(rec["timestamp"], where=where)
-                if rec.get("timestamp") is not None
-                else now
-            )
-            proba = rec.get("probabilities")
-            if proba is not None:
-                check_probabilities(proba, where)
-            latency = rec.get("latency_ms")
-            if latency is not None and (
-                isinstance(latency, bool)
-                or not isinstance(latency, (int, float))
-                or not latency >= 0
-            ):
-                raise InputError(f"{where}: 'latency_ms' must be a number of milliseconds >= 0")
-            version = rec.get("model_version")
-            if version is not None:
-                if (
-                    not isinstance(version, (str, int))
-                    or isinstance(version, bool)
-                    or len(str(version)) > 100
-                ):
-                    raise InputError(
-                        f"{where}: 'model_version' must be a string of at most 100 characters"
-                    )
-                version = str(version)
-                versions.add(version)
-            if rid in rows:
-                continue
-            rows[rid] = {
-                "model_id": model.id,
-                "id": rid,
-                "ts": ts,
-                "window_start": int(ts // width) * width,
-                "version": version,
-                "features": dumps(features, where),
-                "prediction": dumps(rec["prediction"], where),
-                "probabilities": None if proba is None else dumps(proba, where),
-                "latency_ms": None if latency is None else float(latency),
-                "received_at": now,
-            }
+        rows, versions = prediction_rows(
+            records, model_id=model.id, width=model.window_seconds, now=now
+        )
         n_in_batch_dupes = len(records) - len(rows)
         with self.engine.begin() as conn:
             fresh = self._without_existing(conn, t.predictions, model.id, rows)
@@ -337,34 +225,7 @@ class Store:
         """Store delayed labels joined by prediction id; returns (accepted, duplicates)."""
         model = self.get_model(name)
         now = time.time() if received_at is None else received_at
-        rows: dict[str, dict[str, Any]] = {}
-        for i, rec in enumerate(records):
-            where = f"record {i}"
-            if not isinstance(rec, Mapping):
-                raise InputError(f"{where}: expected an object")
-            extra = rec.keys() - FEEDBACK_FIELDS
-            if extra:
-                raise InputError(
-                    f"{where}: unknown field(s) {', '.join(sorted(map(str, extra)))}; "
-                    f"allowed: {', '.join(sorted(FEEDBACK_FIELDS))}"
-                )
-            rid = record_id(rec, where)
-            if rec.get("label") is None:
-                raise InputError(f"{where}: field 'label' is missing")
-            check_scalar(rec["label"], f"{where}: 'label'")
-            ts = (
-                parse_time(rec["timestamp"], where=where)
-                if rec.get("timestamp") is not None
-                else now
-            )
-            if rid not in rows:
-                rows[rid] = {
-                    "model_id": model.id,
-                    "id": rid,
-                    "label": dumps(rec["label"], where),
-                    "ts": ts,
-                    "received_at": now,
-                }
+        rows = feedback_rows(records, model_id=model.id, now=now)
         n_in_batch_dupes = len(records) - len(rows)
         with self.engine.begin() as conn:
             fresh = self._without_existing(conn, t.feedback, model.id, rows)
@@ -529,54 +390,6 @@ class Store:
             results = [json.loads(r[0]) for r in conn.execute(q)]
         return results[::-1]
 
-    # -- incidents -------------------------------------------------------------------------
-    def incidents(
-        self, model_id: int | None = None, status: str | None = None
-    ) -> list[dict[str, Any]]:
-        i, m = t.incidents, t.models
-        q = sa.select(i, m.c.name).select_from(i.join(m, m.c.id == i.c.model_id))
-        if model_id is not None:
-            q = q.where(i.c.model_id == model_id)
-        if status is not None:
-            q = q.where(i.c.status == status)
-        q = q.order_by(i.c.opened_at, i.c.id)
-        with self.engine.connect() as conn:
-            rows = conn.execute(q).mappings().all()
-        return [_incident(r) for r in rows]
-
-    def upsert_incident(self, model_id: int, incident: Mapping[str, Any]) -> None:
-        i = t.incidents
-        values = {
-            "status": incident["status"],
-            "severity": incident["severity"],
-            "last_window": int(incident["last_window"]),
-            "resolved_window": incident.get("resolved_window"),
-            "updated_at": time.time(),
-            "resolved_at": time.time() if incident["status"] != "open" else None,
-            "title": incident["title"],
-            "evidence": json.dumps(incident["evidence"], default=json_default),
-        }
-        with self.engine.begin() as conn:
-            found = conn.execute(
-                sa.update(i)
-                .where(
-                    i.c.model_id == model_id,
-                    i.c.rule == incident["rule"],
-                    i.c.first_window == int(incident["first_window"]),
-                )
-                .values(**values)
-            )
-            if found.rowcount == 0:
-                conn.execute(
-                    i.insert().values(
-                        model_id=model_id,
-                        rule=incident["rule"],
-                        first_window=int(incident["first_window"]),
-                        opened_at=time.time(),
-                        **values,
-                    )
-                )
-
     # -- summaries -------------------------------------------------------------------------
     def summary(self, name: str) -> dict[str, int]:
         model = self.get_model(name)
@@ -611,24 +424,6 @@ def _model(row: Any) -> ModelInfo:
         config=json.loads(row.config or "{}"),
         created_at=float(row.created_at),
     )
-
-
-def _incident(r: Any) -> dict[str, Any]:
-    return {
-        "id": int(r["id"]),
-        "model": r["name"],
-        "rule": r["rule"],
-        "status": r["status"],
-        "severity": r["severity"],
-        "title": r["title"],
-        "first_window": iso_time(r["first_window"]),
-        "last_window": iso_time(r["last_window"]),
-        "resolved_window": iso_time(r["resolved_window"]),
-        "opened_at": iso_time(r["opened_at"]),
-        "updated_at": iso_time(r["updated_at"]),
-        "resolved_at": iso_time(r["resolved_at"]),
-        "evidence": json.loads(r["evidence"]),
-    }
 
 
 _ENGINES: dict[str, Any] = {}
