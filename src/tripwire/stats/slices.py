@@ -1,11 +1,12 @@
 """Weak-slice discovery: where does a model err far more than on average?
 
 A *slice* is a conjunction of up to three conditions on features (``age > 60 and region =
-north``). Numeric features are cut into quantile bins (plus a "missing" level), categorical
-features keep their most frequent levels. Every condition is one column of a sparse 0/1
-matrix ``B`` (rows x conditions), so the size and error of all slices of one level are
-obtained with one sparse matrix product, in the spirit of SliceLine (Sagadeeva and Boehm,
-SIGMOD 2021):
+north``). The conditions come from :func:`~tripwire.stats.slice_encoding.encode` (in
+:mod:`tripwire.stats.slice_encoding`, with :func:`~tripwire.stats.slice_encoding.slice_mask`;
+both re-exported here): quantile bins of numeric features and frequent levels of categorical
+ones, each one column of a sparse 0/1 matrix ``B`` (rows x conditions). This module holds the
+search over them. The size and error of all slices of one level are obtained with one sparse
+matrix product, in the spirit of SliceLine (Sagadeeva and Boehm, SIGMOD 2021):
 
 * level 1: ``n = w @ B``, ``e = (w * err) @ B``;
 * level k+1: the members of each surviving level-k slice form a sparse column of ``S``;
@@ -17,10 +18,10 @@ only be smaller). A slice whose error sum ``e`` could not give any descendant wi
 ``min_support`` rows an error rate above ``min_error`` (``e / min_support <= min_error``) is
 not extended either: its descendants are provably unable to qualify (the error bound).
 
-Every evaluated slice gets a one-sided test of "the slice errs more than the rest" (a pooled
-two-proportion z-test for 0/1 errors, Welch's z for continuous losses); the
-p-values are adjusted by Benjamini-Hochberg over *all* lattice nodes that were enumerated,
-pruned ones counting as p = 1, so the FDR holds for the whole search.
+Every evaluated slice gets a one-sided test of "the slice errs more than the rest", with
+Benjamini-Hochberg q-values over *all* lattice nodes that were enumerated, pruned ones counting
+as p = 1, so the FDR holds for the whole search: :func:`~tripwire.stats.slice_tests.slice_tests`
+(in :mod:`tripwire.stats.slice_tests`).
 """
 
 from __future__ import annotations
@@ -30,146 +31,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
-from scipy import sparse, stats
+from scipy import sparse
 
-from tripwire.stats.multiple_testing import benjamini_hochberg
+from tripwire.stats.slice_encoding import Condition, Encoding, condition_mask, encode, slice_mask
+from tripwire.stats.slice_tests import slice_tests
 
-
-# ---------------------------------------------------------------------------------------
-# Conditions
-# ---------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Condition:
-    """One condition on one feature; ``text`` is how a person reads it."""
-
-    feature: str
-    text: str
-    op: str  # "<=", ">", "range", "==", "missing", "other"
-    low: float | None = None
-    high: float | None = None
-    value: Any = None
-
-
-def _fmt(x: float) -> str:
-    if abs(x) >= 1000 or x == int(x):
-        return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:g}"
-    return f"{x:.3g}"
-
-
-def _numeric_conditions(
-    name: str, values: np.ndarray, n_bins: int
-) -> tuple[list[Condition], np.ndarray]:
-    """Quantile bins of one numeric column: conditions and each row's bin code (-1: none)."""
-    codes = np.full(len(values), -1, dtype=np.int64)
-    finite = np.isfinite(values)
-    conds: list[Condition] = []
-    if finite.any():
-        qs = np.quantile(values[finite], np.linspace(0, 1, n_bins + 1)[1:-1])
-        edges = np.unique(qs)
-        # a bin is (edges[i-1], edges[i]]; the last is > edges[-1]
-        bins = np.searchsorted(edges, values[finite], side="left")
-        codes[finite] = bins
-        for i in range(len(edges) + 1):
-            if i == 0:
-                c = Condition(name, f"{name} <= {_fmt(edges[0])}", "<=", high=float(edges[0]))
-            elif i == len(edges):
-                c = Condition(name, f"{name} > {_fmt(edges[-1])}", ">", low=float(edges[-1]))
-            else:
-                lo, hi = float(edges[i - 1]), float(edges[i])
-                c = Condition(name, f"{_fmt(lo)} < {name} <= {_fmt(hi)}", "range", lo, hi)
-            conds.append(c)
-        if not edges.size:  # constant column
-            conds = [Condition(name, f"{name} = {_fmt(values[finite][0])}", "==")]
-            codes[finite] = 0
-    if (~finite).any():
-        codes[~finite] = len(conds)
-        conds.append(Condition(name, f"{name} is missing", "missing"))
-    return conds, codes
-
-
-def _categorical_conditions(
-    name: str, values: pd.Series, max_levels: int, min_count: int
-) -> tuple[list[Condition], np.ndarray]:
-    s = values.astype("object")
-    missing = s.isna().to_numpy()
-    counts = s[~missing].astype(str).value_counts()
-    keep = [lv for lv, c in counts.items() if c >= min_count][:max_levels]
-    lookup = {lv: i for i, lv in enumerate(keep)}
-    conds = [Condition(name, f"{name} = {lv}", "==", value=lv) for lv in keep]
-    codes = np.full(len(s), -1, dtype=np.int64)
-    strs = s.astype(str).to_numpy()
-    mapped = np.array([lookup.get(v, -1) for v in strs], dtype=np.int64)
-    codes[~missing] = mapped[~missing]
-    rest = (~missing) & (codes == -1)
-    if rest.sum() >= min_count:
-        codes[rest] = len(conds)
-        conds.append(Condition(name, f"{name} is another value", "other"))
-    if missing.sum() >= min_count:
-        codes[missing] = len(conds)
-        conds.append(Condition(name, f"{name} is missing", "missing"))
-    return conds, codes
-
-
-@dataclass
-class Encoding:
-    """The condition matrix of a table: ``matrix`` is rows x conditions (CSC, 0/1)."""
-
-    conditions: list[Condition]
-    feature_of: np.ndarray  # condition -> feature index
-    features: list[str]
-    matrix: sparse.csc_matrix
-
-
-def encode(
-    X: pd.DataFrame,
-    *,
-    numeric: Sequence[str] | None = None,
-    n_bins: int = 5,
-    max_levels: int = 15,
-    min_count: int = 1,
-) -> Encoding:
-    """Bin numeric columns by quantiles and keep frequent categorical levels.
-
-    ``numeric`` names the numeric columns (default: those with a numeric dtype, booleans
-    excepted). Each row belongs to exactly one condition per feature (or none when its
-    level is too rare).
-    """
-    if numeric is None:
-        numeric = [
-            c
-            for c in X.columns
-            if pd.api.types.is_numeric_dtype(X[c]) and not pd.api.types.is_bool_dtype(X[c])
-        ]
-    num = set(numeric)
-    conditions: list[Condition] = []
-    feature_of: list[int] = []
-    rows: list[np.ndarray] = []
-    cols: list[np.ndarray] = []
-    n = len(X)
-    for j, name in enumerate(X.columns):
-        col = X[name]
-        if name in num:
-            vals = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
-            conds, codes = _numeric_conditions(str(name), vals, n_bins)
-            if len([c for c in conds if c.op != "missing"]) > 1 and col.nunique() <= n_bins:
-                # few distinct numbers: use the values themselves as levels
-                conds, codes = _categorical_conditions(str(name), col, max_levels, min_count)
-        else:
-            conds, codes = _categorical_conditions(str(name), col, max_levels, min_count)
-        if len(conds) < 2:
-            continue  # a single level cannot separate anything
-        ok = codes >= 0
-        rows.append(np.flatnonzero(ok))
-        cols.append(codes[ok] + len(conditions))
-        conditions.extend(conds)
-        feature_of.extend([j] * len(conds))
-    r = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-    c = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
-    mat = sparse.csc_matrix((np.ones(len(r), dtype=np.float64), (r, c)), shape=(n, len(conditions)))
-    return Encoding(
-        conditions, np.asarray(feature_of, dtype=np.int64), list(map(str, X.columns)), mat
-    )
+__all__ = [
+    "Condition",
+    "Encoding",
+    "SearchResult",
+    "Slice",
+    "brute_force",
+    "condition_mask",
+    "encode",
+    "search",
+    "slice_mask",
+    "stability",
+]
 
 
 # ---------------------------------------------------------------------------------------
@@ -348,45 +226,23 @@ def search(
     def conds_of(k: int) -> tuple[int, ...]:
         return tuple(int(c) for c in cand[k] if c >= 0)
 
-    ns = np.asarray(cand_n)
-    es = np.asarray(cand_e)
-    mean = es / np.maximum(ns, 1e-12)
-    rest_n = total - ns
-    rest = (overall * total - es) / np.maximum(rest_n, 1e-12)
-    exp_mean = None
-    if expected is not None:
-        exp_mean = np.asarray(cand_q) / np.maximum(ns, 1e-12)
-    if binary:
-        se = np.sqrt(
-            mean * (1 - mean) / np.maximum(ns, 1) + rest * (1 - rest) / np.maximum(rest_n, 1)
-        )
-        pooled = np.sqrt(
-            overall * (1 - overall) * (1 / np.maximum(ns, 1) + 1 / np.maximum(rest_n, 1))
-        )
-        z = (mean - rest) / np.maximum(pooled, 1e-12)
-        ref = rest
-    else:
-        sq = np.asarray(cand_v)
-        var_in = np.maximum(sq / np.maximum(ns, 1) - mean**2, 0)
-        tot_sq = float((w * err * err).sum())
-        var_out = np.maximum((tot_sq - sq) / np.maximum(rest_n, 1) - rest**2, 0)
-        se = np.sqrt(var_in / np.maximum(ns, 1) + var_out / np.maximum(rest_n, 1))
-        z = (mean - rest) / np.maximum(se, 1e-12)
-        ref = rest
-    p = stats.norm.sf(z)
-    # BH over every lattice node enumerated; pruned ones count as p = 1
-    padded = np.concatenate([p, np.ones(max(enumerated - len(p), 0))])
-    qv = benjamini_hochberg(padded)[: len(p)]
-    zc = stats.norm.ppf(1 - alpha / 2)
-    lift = mean / overall if overall > 0 else np.full(len(mean), np.inf)
-
-    def interval(k: int) -> tuple[float, float]:
-        if binary:
-            from tripwire.stats.performance import wilson
-
-            return wilson(int(round(es[k])), int(round(ns[k])), 1 - alpha)
-        s = float(np.sqrt(max(cand_v[k] / ns[k] - mean[k] ** 2, 0) / ns[k]))
-        return (float(mean[k] - zc * s), float(mean[k] + zc * s))
+    tot_sq = float((w * err * err).sum()) if not binary else 0.0
+    ts = slice_tests(
+        cand_n,
+        cand_e,
+        cand_q,
+        cand_v,
+        total=total,
+        overall=overall,
+        tot_sq=tot_sq,
+        expected=expected is not None,
+        binary=binary,
+        enumerated=enumerated,
+        alpha=alpha,
+    )
+    ns, mean, rest, exp_mean, se = ts.n, ts.error, ts.error_rest, ts.expected, ts.se
+    z, p, qv, zc, lift = ts.z, ts.p, ts.q, ts.zc, ts.lift
+    ref = rest
 
     keep_idx = np.flatnonzero((qv <= alpha) & (lift >= min_lift))
     keep_idx = keep_idx[np.argsort(-z[keep_idx])]
@@ -417,7 +273,7 @@ def search(
     chosen = _select(found, B, top_k) if keep_rows else []
     lookup = {conds_of(int(k)): int(k) for k in keep_idx}
     for sl in chosen:
-        sl.interval = interval(lookup[sl.conditions])
+        sl.interval = ts.interval(lookup[sl.conditions])
         sl.rows = np.flatnonzero(_members(B, sl.conditions))
     return SearchResult(
         slices=chosen,
@@ -580,36 +436,3 @@ def brute_force(
             if cnt >= min_support:
                 out[combo] = (cnt, float(err[mask].sum()))
     return out
-
-
-def condition_mask(cond: Condition, values: pd.Series) -> np.ndarray:
-    """Which rows of another table (``values`` is the condition's column) meet ``cond``.
-
-    Bins keep the edges found on the searched rows, so a slice found on test can be located
-    in train; a categorical "another value" level has no fixed meaning elsewhere and matches
-    nothing.
-    """
-    if cond.op in ("<=", ">", "range"):
-        v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-        with np.errstate(invalid="ignore"):
-            if cond.op == "<=":
-                return np.asarray(v <= cond.high)
-            if cond.op == ">":
-                return np.asarray(v > cond.low)
-            return np.asarray((v > cond.low) & (v <= cond.high))
-    if cond.op == "missing":
-        return values.isna().to_numpy()
-    if cond.op == "==" and cond.value is not None:
-        return (values.notna() & (values.astype(str) == str(cond.value))).to_numpy()
-    if cond.op == "==":  # a constant numeric column: every row with a value
-        return values.notna().to_numpy()
-    return np.zeros(len(values), dtype=bool)
-
-
-def slice_mask(enc: Encoding, conds: Sequence[int], frame: pd.DataFrame) -> np.ndarray:
-    """Rows of ``frame`` inside the slice made of conditions ``conds`` of ``enc``."""
-    member = np.ones(len(frame), dtype=bool)
-    for c in conds:
-        cond = enc.conditions[c]
-        member &= condition_mask(cond, frame[cond.feature])
-    return member

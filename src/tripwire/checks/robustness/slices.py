@@ -14,7 +14,8 @@ from tripwire.findings import Finding
 
 if TYPE_CHECKING:  # pragma: no cover
     from tripwire.context import AuditContext
-    from tripwire.stats.slices import Encoding, Slice
+    from tripwire.stats.slice_encoding import Encoding
+    from tripwire.stats.slices import Slice
 
 #: A slice is a warning when it is significant after FDR control, errs at least this many
 #: times the overall rate, and reappears in at least this share of bootstrap resamples.
@@ -50,7 +51,7 @@ def constant_error(
     """The error, on the slice's evaluated rows, of the best constant prediction learnt from
     the training rows of the slice (majority class, or median target): what a model that
     knows only slice membership achieves. Also that constant, for the report."""
-    from tripwire.stats.slices import slice_mask
+    from tripwire.stats.slice_encoding import slice_mask
 
     assert ctx.target is not None
     y_eval = ctx.frame(ev.side).loc[ev.X.index, ctx.target].to_numpy()[s.rows]
@@ -118,7 +119,8 @@ def _pct(x: float, binary: bool) -> str:
 @check("robustness.weak_slices", mode="robustness", requires=("target", "features"), order=80)
 def find_weak_slices(ctx: AuditContext) -> Iterator[Finding]:
     """Weak slices: where the model errs far more than overall, with FDR control and stability."""
-    from tripwire.stats.slices import encode, search, stability
+    from tripwire.stats.slice_encoding import encode
+    from tripwire.stats.slices import search, stability
 
     ev = evaluation(ctx)
     if ev is None or len(ev.err) < 100:
