@@ -86,6 +86,7 @@ def one(b: Base, rng: np.random.Generator, share: float | None) -> dict[str, Any
         ref.reset_index(drop=True),
         cur.reset_index(drop=True),
         target=b.target,
+        task=b.task,  # wine quality 3-8 is read as classes otherwise
         checks=["drift.concept"],
         random_state=int(rng.integers(1 << 30)),
     )

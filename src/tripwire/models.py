@@ -232,7 +232,9 @@ def out_of_fold(ctx: AuditContext, n_splits: int = 5) -> Predictions:
     cv, groups = cv_folds(ctx, y, n_splits)
     ctx.progress(f"out-of-fold predictions ({cv.get_n_splits()} folds, {len(y):,} rows)")
     if ctx.is_classification:
-        y_str = y.astype(str).to_numpy() if ctx.model is None else y.to_numpy()
+        # a user model gets the labels with their own type (integer classes held as Python
+        # objects read as an "unknown" target to scikit-learn)
+        y_str = y.astype(str).to_numpy() if ctx.model is None else y.infer_objects().to_numpy()
         proba = cross_val_predict(est, X, y_str, cv=cv, groups=groups, method="predict_proba")
         classes = tuple(np.unique(y_str))
         label_idx = proba.argmax(axis=1)

@@ -224,3 +224,39 @@ def test_integer_classes_and_a_class_seen_only_in_test() -> None:
     panel = rep.by_check("metrics.panel")[0].evidence["model"]
     assert "recall:9" in panel and panel["recall:9"]["value"] == 0.0
     assert 0 < panel["accuracy"]["value"] < 1
+
+
+def test_user_model_with_integer_classes_runs_every_check_and_a_constant_model_is_not_read() -> (
+    None
+):
+    """Spambase's 0/1 target with user models: integer classes held as Python objects read
+    as an 'unknown' target to scikit-learn, and the label, drift and robustness checks
+    crashed. A constant model must not make label noise (its minority class) or a label
+    shift (a singular confusion matrix) out of nothing."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    df = realdata.spambase().sample(n=2400, random_state=0).reset_index(drop=True)
+    train, test = df.iloc[:1600], df.iloc[1600:].reset_index(drop=True)
+    X, y = train.drop(columns="spam"), train["spam"]
+
+    class IntMajority(Majority):
+        def fit(self, X: pd.DataFrame, y: pd.Series) -> IntMajority:
+            values, counts = np.unique(np.asarray(y), return_counts=True)
+            self.classes_, self.prior_ = values, counts / counts.sum()
+            return self
+
+    good = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(X, y)
+    for model in (good, IntMajority().fit(X, y)):
+        rep = tripwire.audit(train, test, target="spam", model=model, options={"n_boot": 50})
+        errors = [(c.check, c.reason) for c in rep.checks if c.status == "error"]
+        assert errors == [], errors
+        labels = rep.by_check("labels.issues")[0]
+        shift = rep.by_check("drift.label_shift")[0]
+        if model is good:
+            assert labels.title.startswith(("No material", "About"))
+            continue
+        assert labels.severity.value == "info" and "not judged" in labels.title
+        assert shift.severity.value == "info" and "cannot be estimated" in shift.title
+        assert rep.by_check("metrics.baseline")[0].severity.value == "critical"

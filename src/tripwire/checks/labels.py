@@ -282,7 +282,41 @@ def label_issues(ctx: AuditContext) -> Iterator[Finding]:
     labels = _codes(ctx.y("train"), oof.classes)
     if (labels < 0).any():
         return
+    if _uninformative(labels, oof.proba):
+        yield _cannot_judge(ctx, "train", oof.source)
+        return
     yield _issues_finding(ctx, "train", labels, oof.proba, oof.classes)
+
+
+def _uninformative(labels: np.ndarray, proba: np.ndarray) -> bool:
+    """True when the model's probabilities are no better than the class shares (log loss,
+    paired per row, 95% lower bound of the improvement at or below 0): a constant or
+    no-skill model, for which confident learning would flag the minority class as noise."""
+    k = proba.shape[1]
+    n = len(labels)
+    prior = np.bincount(labels, minlength=k) / n
+    rows = np.arange(n)
+    gain = np.log(np.clip(proba[rows, labels], 1e-12, 1)) - np.log(prior[labels])
+    low = gain.mean() - 1.96 * gain.std(ddof=1) / np.sqrt(n)
+    return bool(low <= 0)
+
+
+def _cannot_judge(ctx: AuditContext, side: str, source: str) -> Finding:
+    return Finding(
+        check=f"labels.issues{'' if side == 'train' else '_test'}",
+        mode="labels",
+        severity="info",
+        title=f"Labels not judged: the {source} predicts no better than the class shares",
+        detail=(
+            "Confident learning needs a model whose scores separate the classes. These "
+            "probabilities do not beat the class shares in log loss (paired per row, 95% lower "
+            "bound of the gain at or below 0); such a model, a constant one for instance, "
+            "would flag the minority class as noise. See the metrics findings on this model."
+        ),
+        columns=[ctx.target or ""],
+        action="Audit the labels with a model that learned something (leave out --model to "
+        "use the baseline).",
+    )
 
 
 @check(
@@ -299,6 +333,9 @@ def test_label_issues(ctx: AuditContext) -> Iterator[Finding]:
     labels = _codes(ctx.y("test"), pred.classes)
     keep = labels >= 0
     if keep.sum() < 30:
+        return
+    if _uninformative(labels[keep], pred.proba[keep]):
+        yield _cannot_judge(ctx, "test", pred.source)
         return
     f = _issues_finding(ctx, "test", labels[keep], pred.proba[keep], pred.classes)
     suspect = np.zeros(len(labels), dtype=bool)

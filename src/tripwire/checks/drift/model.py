@@ -126,7 +126,7 @@ def half_model(ctx: AuditContext) -> tuple[np.ndarray, Any]:
         if ctx.model is not None:
             est = clone(ctx.model)
             X = ctx.raw.get("train", ctx.train).iloc[fit_pos][list(ctx.features)]
-            y_fit = y.to_numpy()
+            y_fit = y.infer_objects().to_numpy()  # integer classes as objects: "unknown"
         else:
             kinds = {c: ctx.kinds[c] for c in ctx.features}
             assert ctx.task is not None
@@ -312,6 +312,10 @@ def find_prediction_drift(ctx: AuditContext) -> Iterator[Finding]:
 # ---------------------------------------------------------------------------------------
 # Label shift
 # ---------------------------------------------------------------------------------------
+#: Above this condition number the confusion matrix is treated as singular (no estimate).
+SINGULAR = 1e3
+
+
 @check(
     "drift.label_shift",
     mode="drift",
@@ -339,7 +343,10 @@ def find_label_shift(ctx: AuditContext) -> Iterator[Finding]:
         i for i in range(len(est.classes)) if not (est.low[i] <= est.prior_ref[i] <= est.high[i])
     ]
     tv = 0.5 * float(np.abs(est.prior_cur - est.prior_ref).sum())
-    moved = bool(moved_cls) and tv >= 0.025
+    # a (near-)singular confusion matrix, as a constant model's, identifies no prior: its
+    # "estimate" is an artefact and must not warn
+    singular = not np.isfinite(est.condition_number) or est.condition_number > SINGULAR
+    moved = bool(moved_cls) and tv >= 0.025 and not singular
     rows = [
         f"{c!r} {est.prior_ref[i]:.1%} → {est.prior_cur[i]:.1%} [{est.low[i]:.1%}, {est.high[i]:.1%}]"
         + (f" (realized {realized[i]:.1%})" if realized is not None else "")
@@ -352,6 +359,8 @@ def find_label_shift(ctx: AuditContext) -> Iterator[Finding]:
         title=(
             f"Estimated class balance moved in {b} (total variation {tv:.3f})"
             if moved
+            else f"The class balance of {b} cannot be estimated from this model's predictions"
+            if singular
             else f"No material label shift estimated in {b}"
         ),
         detail=(
@@ -361,7 +370,10 @@ def find_label_shift(ctx: AuditContext) -> Iterator[Finding]:
             f"[{est.accuracy_low:.1%}, {est.accuracy_high:.1%}]. The estimate assumes P(x | y) is "
             f"unchanged; the confusion matrix condition number is {est.condition_number:.1f}"
             + (
-                " (ill-conditioned: a weak model makes the estimate unstable)."
+                " (singular: the model's predicted classes do not identify the true ones, as "
+                "for a model that predicts one class, so no estimate is made)."
+                if singular
+                else " (ill-conditioned: a weak model makes the estimate unstable)."
                 if est.condition_number > 20
                 else "."
             )

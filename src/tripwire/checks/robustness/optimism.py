@@ -36,7 +36,7 @@ def _row_scores(ctx: AuditContext, splits: list[tuple[np.ndarray, np.ndarray]]) 
     from sklearn.base import clone
 
     est, X = _estimator(ctx)
-    y = ctx.y("train").to_numpy()
+    y = ctx.y("train").infer_objects().to_numpy()  # integer classes as objects: "unknown"
     y_fit = y.astype(str) if ctx.is_classification and ctx.model is None else y
     out = np.full(len(y), np.nan)
     for tr, te in splits:
