@@ -257,6 +257,6 @@ def test_user_model_with_integer_classes_runs_every_check_and_a_constant_model_i
         if model is good:
             assert labels.title.startswith(("No material", "About"))
             continue
-        assert labels.severity.value == "info" and "not judged" in labels.title
+        assert labels.severity.value == "info" and "not judged" in labels.title, labels.title
         assert shift.severity.value == "info" and "cannot be estimated" in shift.title
         assert rep.by_check("metrics.baseline")[0].severity.value == "critical"

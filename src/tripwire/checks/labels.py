@@ -289,14 +289,16 @@ def label_issues(ctx: AuditContext) -> Iterator[Finding]:
 
 
 def _uninformative(labels: np.ndarray, proba: np.ndarray) -> bool:
-    """True when the model's probabilities are no better than the class shares (log loss,
-    paired per row, 95% lower bound of the improvement at or below 0): a constant or
-    no-skill model, for which confident learning would flag the minority class as noise."""
+    """True when the model's probabilities carry no information about the labels: the
+    probability it gives a row's own class is, on average, no higher than the probability it
+    gives a class drawn at the class shares (paired per row, 95% lower bound at or below 0).
+    A constant or no-skill model, for which confident learning would flag the minority class
+    as noise, scores 0; any model that separates the classes, calibrated or not, scores above.
+    """
     k = proba.shape[1]
     n = len(labels)
-    prior = np.bincount(labels, minlength=k) / n
-    rows = np.arange(n)
-    gain = np.log(np.clip(proba[rows, labels], 1e-12, 1)) - np.log(prior[labels])
+    share = np.bincount(labels, minlength=k) / n
+    gain = proba[np.arange(n), labels] - proba @ share
     low = gain.mean() - 1.96 * gain.std(ddof=1) / np.sqrt(n)
     return bool(low <= 0)
 
@@ -306,12 +308,13 @@ def _cannot_judge(ctx: AuditContext, side: str, source: str) -> Finding:
         check=f"labels.issues{'' if side == 'train' else '_test'}",
         mode="labels",
         severity="info",
-        title=f"Labels not judged: the {source} predicts no better than the class shares",
+        title=f"Labels not judged: the {source}'s probabilities carry no information",
         detail=(
-            "Confident learning needs a model whose scores separate the classes. These "
-            "probabilities do not beat the class shares in log loss (paired per row, 95% lower "
-            "bound of the gain at or below 0); such a model, a constant one for instance, "
-            "would flag the minority class as noise. See the metrics findings on this model."
+            "Confident learning needs a model whose scores separate the classes. This model "
+            "gives a row's own class no more probability, on average, than a class drawn at "
+            "the class shares (paired per row, 95% lower bound at or below 0); such a model, a "
+            "constant one for instance, would flag the minority class as noise. See the "
+            "metrics findings on this model."
         ),
         columns=[ctx.target or ""],
         action="Audit the labels with a model that learned something (leave out --model to "
