@@ -39,7 +39,7 @@ bench-zoo: $(VENV)/.dev
 	$(PY) -m benchmarks.zoo.generate --out $(ZOO) --seed 0
 	$(PY) -m benchmarks.zoo.score --scenarios $(ZOO) --jobs 2 --out benchmarks/results/zoo-tripwire.json
 
-# Peer tools on the same zoo, side by side in one run (24 min on 2 cores at load 1-5; about
+# Peer tools on the same zoo, side by side in one run (15-24 min on 2 cores at load 1-5; about
 # 50 min under load 6-10): cleanlab, Evidently, alibi-detect, NannyML and whylogs in
 # .venv-peers, deepchecks in .venv-dc (its pins clash with the others). They run by subprocess
 # in their own environments; tripwire never imports them. tripwire is scored first, on every
