@@ -63,3 +63,20 @@ def test_mmd_on_a_real_text_embedding():
     f = moved.by_check("drift.embedding")[0]
     assert f.sev.value == "warning" and len(f.columns) == 16
     assert f.evidence["p_value"] < 0.01
+
+
+def test_domain_classifier_reads_text_columns():
+    # a text-only table: the domain classifier reads the message as TF-IDF components (before,
+    # it had no column to learn from); spam mixed into ham is told apart and the driver named
+    sms = realdata.sms_spam().drop_duplicates("text").reset_index(drop=True)
+    ham = sms[sms["label"] == "ham"].sample(frac=1, random_state=0).reset_index(drop=True)
+    spam = sms[sms["label"] == "spam"].reset_index(drop=True)
+    ref = ham.iloc[:2000][["text"]]
+    same = tripwire.drift(ref, ham.iloc[2000:4000][["text"]], checks=["drift.multivariate"])
+    quiet = same.by_check("drift.multivariate")[0]
+    assert quiet.sev.value == "info" and quiet.evidence["p_value"] > 0.01, quiet.title
+    mixed = pd.concat([ham.iloc[2000:3700], spam.iloc[:300]], ignore_index=True)[["text"]]
+    moved = tripwire.drift(ref, mixed, checks=["drift.multivariate"])
+    f = moved.by_check("drift.multivariate")[0]
+    assert f.sev.value == "warning" and f.columns == ("text",), f.title
+    assert f.evidence["drivers"][0]["feature"] == "text"

@@ -19,6 +19,7 @@ or more correlated ROC curves. Biometrics 44(3), 837-845.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,6 +91,7 @@ def classifier_two_sample_test(
     *,
     feature_names: list[str] | None = None,
     categorical: np.ndarray | None = None,
+    groups: Mapping[str, Sequence[int]] | None = None,
     max_rows: int = MAX_ROWS,
     max_iter: int = 40,
     drivers: bool = True,
@@ -103,6 +105,10 @@ def classifier_two_sample_test(
         Float matrices with the same columns (NaN allowed; categories as integer codes).
     categorical
         Boolean mask of categorical columns for the gradient-boosting model.
+    groups
+        Drivers by group of columns, permuted together (name -> column positions), for
+        features encoded as several columns (a text column's components); by default each
+        column is its own driver, named by ``feature_names``.
     max_rows
         At most this many rows per side are used (a seeded random sample), which caps the
         cost; the p-value stays exact.
@@ -155,14 +161,20 @@ def classifier_two_sample_test(
         found: list[dict[str, Any]] = []
         if drivers and lo > 0.5:
             names = feature_names or [f"x{j}" for j in range(X.shape[1])]
+            parts = (
+                {str(k): list(v) for k, v in groups.items()}
+                if groups is not None
+                else {names[j]: [j] for j in range(X.shape[1])}
+            )
+            names = list(parts)
             # on at most DRIVER_ROWS held-out rows: the ranking, not the AUC, is wanted
             sub = rng.permutation(len(Xt))[:DRIVER_ROWS]
             Xs, ys = Xt[sub], yt[sub]
             base, _ = auc_mann_whitney(score[sub][ys == 0], score[sub][ys == 1])
             blocks = []
-            for j in range(X.shape[1]):
+            for cols in parts.values():
                 Xp = Xs.copy()
-                Xp[:, j] = Xp[rng.permutation(len(Xp)), j]
+                Xp[:, cols] = Xs[rng.permutation(len(Xs))][:, cols]
                 blocks.append(Xp)
             # one prediction call for all permuted copies
             scores = model.predict_proba(np.vstack(blocks))[:, 1].reshape(len(blocks), len(Xs))

@@ -108,13 +108,16 @@ def embedding_blocks(ctx: AuditContext) -> dict[str, list[str]]:
 
 def encoded_sides(
     ctx: AuditContext, max_rows: int
-) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, dict[str, list[int]], np.ndarray, np.ndarray, np.ndarray]:
     """Seeded row samples of both sides encoded as float matrices for a domain classifier.
 
-    Returns ``(X_ref, X_cur, names, categorical_mask, ref_positions, cur_positions)``.
+    Returns ``(X_ref, X_cur, groups, categorical_mask, ref_positions, cur_positions)``;
+    ``groups`` maps each feature to its encoded columns (a text column is
+    TEXT_COMPONENTS components of its TF-IDF, fit on both samples together without their
+    side, so the held-out test stays exact).
     """
     from tripwire.checks.cross_fit import model_input
-    from tripwire.models import TabularEncoder
+    from tripwire.models import TEXT_COMPONENTS, TabularEncoder
 
     ref, cur = sides(ctx)
     rng = ctx.rng(101)
@@ -124,11 +127,12 @@ def encoded_sides(
     kinds = {c: ctx.kinds[c] for c in feats}
     sr, sc = ref[feats].iloc[pos_r], cur[feats].iloc[pos_c]
     sr, sc = model_input(ctx, sr), model_input(ctx, sc)  # yes/no columns kept as words
-    enc = TabularEncoder(kinds).fit(pd.concat([sr, sc], ignore_index=True))
+    enc = TabularEncoder(kinds, text_components=TEXT_COMPONENTS, random_state=ctx.random_state)
+    enc.fit(pd.concat([sr, sc], ignore_index=True))
     return (
         enc.transform(sr),
         enc.transform(sc),
-        list(enc.columns_),
+        dict(enc.blocks_),
         enc.categorical_mask_,
         pos_r,
         pos_c,
@@ -144,14 +148,14 @@ def c2st(ctx: AuditContext) -> Any:
         from tripwire.stats.c2st import MAX_ROWS, classifier_two_sample_test
 
         cap = int(ctx.option("c2st_max_rows", MAX_ROWS))
-        X_ref, X_cur, names, cat, pos_r, pos_c = encoded_sides(ctx, cap)
+        X_ref, X_cur, groups, cat, pos_r, pos_c = encoded_sides(ctx, cap)
         if X_ref.shape[1] == 0 or len(X_ref) < 20 or len(X_cur) < 20:
             return None
         ctx.progress(f"domain classifier on {len(X_ref):,} + {len(X_cur):,} rows")
         res = classifier_two_sample_test(
             X_ref,
             X_cur,
-            feature_names=names,
+            groups=groups,
             categorical=cat,
             max_rows=cap,
             random_state=ctx.random_state,
