@@ -118,3 +118,23 @@ def compared_rows(
     if len(test) < MIN_COMPARE_ROWS:
         return None
     return train, test
+
+
+def scored_sides(
+    ctx: AuditContext, what: str, *, with_model: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """:func:`cross_fit_scores` of the :func:`compared_rows`, or None when there is no
+    comparison to make (too few rows, or a class with fewer than 5 compared train rows).
+    ``what`` names the comparison in the progress line."""
+    picked = compared_rows(ctx, with_model=with_model)
+    if picked is None:
+        return None
+    train, test = picked
+    if ctx.is_classification:
+        counts = ctx.y("train").astype(str).iloc[train].value_counts()
+        if len(counts) < 2 or counts.min() < 5:
+            return None
+    elif ctx.task != "regression":
+        return None
+    ctx.progress(f"{what} ({len(train):,} and {len(test):,} rows)")
+    return cross_fit_scores(ctx, train, test)

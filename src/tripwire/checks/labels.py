@@ -28,7 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from tripwire.checks import check
-from tripwire.checks.cross_fit import MIN_COMPARE_ROWS, compared_rows, cross_fit_scores
+from tripwire.checks.cross_fit import MIN_COMPARE_ROWS, scored_sides
 from tripwire.context import AuditContext
 from tripwire.findings import Finding
 from tripwire.stats.confident_learning import LabelIssues, find_label_issues
@@ -161,15 +161,10 @@ def is_material(
 
 def _comparison(ctx: AuditContext) -> dict[str, float] | None:
     """Train against test labels (:func:`compare_sides`), when test is labelled."""
-    picked = compared_rows(ctx)
-    if picked is None:
+    scored = scored_sides(ctx, "train/test label comparison")
+    if scored is None:
         return None
-    train, test = picked
-    counts = ctx.y("train").astype(str).iloc[train].value_counts()
-    if len(counts) < 2 or counts.min() < 5:
-        return None
-    ctx.progress(f"train/test label comparison ({len(train):,} and {len(test):,} rows)")
-    c_tr, p_tr, c_te, p_te = cross_fit_scores(ctx, train, test)
+    c_tr, p_tr, c_te, p_te = scored
     known = c_te >= 0
     if known.sum() < MIN_COMPARE_ROWS:
         return None
@@ -374,11 +369,8 @@ OUTLIER_EXCESS = 0.005
 
 
 def _outlier_comparison(ctx: AuditContext) -> dict[str, float] | None:
-    picked = compared_rows(ctx)
-    if picked is None:
-        return None
-    ctx.progress("train/test comparison of regression targets")
-    return outlier_comparison(*cross_fit_scores(ctx, *picked), alpha=ALPHA)
+    scored = scored_sides(ctx, "train/test comparison of regression targets")
+    return None if scored is None else outlier_comparison(*scored, alpha=ALPHA)
 
 
 @check("labels.outliers", mode="labels", requires=("target", "regression", "features"), order=70)

@@ -34,6 +34,18 @@ from tripwire.monitor.records import (
 )
 
 
+def check_fields(rec: Any, where: str, allowed: frozenset[str] | set[str]) -> None:
+    """Refuse a record that is not an object or names a field outside ``allowed``."""
+    if not isinstance(rec, Mapping):
+        raise InputError(f"{where}: expected an object")
+    extra = rec.keys() - allowed
+    if extra:
+        raise InputError(
+            f"{where}: unknown field(s) {', '.join(sorted(map(str, extra)))}; "
+            f"allowed: {', '.join(sorted(allowed))}"
+        )
+
+
 def prediction_rows(
     records: Sequence[Mapping[str, Any]], *, model_id: int, width: int, now: float
 ) -> tuple[dict[str, dict[str, Any]], set[str]]:
@@ -46,14 +58,7 @@ def prediction_rows(
     versions: set[str] = set()
     for i, rec in enumerate(records):
         where = f"record {i}"
-        if not isinstance(rec, Mapping):
-            raise InputError(f"{where}: expected an object")
-        extra = rec.keys() - PREDICTION_FIELDS
-        if extra:
-            raise InputError(
-                f"{where}: unknown field(s) {', '.join(sorted(map(str, extra)))}; "
-                f"allowed: {', '.join(sorted(PREDICTION_FIELDS))}"
-            )
+        check_fields(rec, where, PREDICTION_FIELDS)
         rid = record_id(rec, where)
         features = rec.get("features")
         if not isinstance(features, Mapping):
@@ -106,14 +111,7 @@ def feedback_rows(
     rows: dict[str, dict[str, Any]] = {}
     for i, rec in enumerate(records):
         where = f"record {i}"
-        if not isinstance(rec, Mapping):
-            raise InputError(f"{where}: expected an object")
-        extra = rec.keys() - FEEDBACK_FIELDS
-        if extra:
-            raise InputError(
-                f"{where}: unknown field(s) {', '.join(sorted(map(str, extra)))}; "
-                f"allowed: {', '.join(sorted(FEEDBACK_FIELDS))}"
-            )
+        check_fields(rec, where, FEEDBACK_FIELDS)
         rid = record_id(rec, where)
         if rec.get("label") is None:
             raise InputError(f"{where}: field 'label' is missing")

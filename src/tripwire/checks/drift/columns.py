@@ -180,7 +180,7 @@ def find_column_drift(ctx: AuditContext) -> Iterator[Finding]:
     a, b = ctx.sides
     negligible = []
     for r, q, status in zip(dec.results, dec.q_values, dec.statuses):
-        if r.kind in ("multivariate", "embedding", "concept"):
+        if r.kind in results.NOT_COLUMNS:
             continue
         if status == "negligible":
             negligible.append((r, q))

@@ -27,8 +27,8 @@ import pandas as pd
 
 from tripwire import charts
 from tripwire.checks import check
-from tripwire.checks.cross_fit import MIN_COMPARE_ROWS, compared_rows, cross_fit_scores
-from tripwire.checks.drift import results
+from tripwire.checks.cross_fit import MIN_COMPARE_ROWS, scored_sides
+from tripwire.checks.drift import columns, results
 from tripwire.context import AuditContext
 from tripwire.findings import Finding
 from tripwire.stats.column_drift import ColumnDrift
@@ -46,20 +46,10 @@ def concept_results(ctx: AuditContext) -> list[ColumnDrift]:
     def compute() -> list[ColumnDrift]:
         if ctx.sides[0] != "reference" or not ctx.target or not ctx.features:
             return []
-        picked = compared_rows(ctx, with_model=True)
-        if picked is None:
+        scored = scored_sides(ctx, "label law of reference and current", with_model=True)
+        if scored is None:
             return []
-        ref_rows, cur_rows = picked
-        if ctx.is_classification:
-            counts = ctx.y("train").astype(str).iloc[ref_rows].value_counts()
-            if len(counts) < 2 or counts.min() < 5:
-                return []
-        elif ctx.task != "regression":
-            return []
-        ctx.progress(
-            f"label law of reference and current ({len(ref_rows):,} and {len(cur_rows):,} rows)"
-        )
-        y_ref, p_ref, y_cur, p_cur = cross_fit_scores(ctx, ref_rows, cur_rows)
+        y_ref, p_ref, y_cur, p_cur = scored
         if ctx.is_classification:
             return [_classification(ctx, y_ref, p_ref, y_cur, p_cur)]
         return [_regression(ctx, y_ref, p_ref, y_cur, p_cur)]
@@ -260,20 +250,8 @@ def find_concept_drift(ctx: AuditContext) -> Iterator[Finding]:
             ),
             columns=[r.column],
             evidence={
-                "test": r.method,
-                "statistic": r.statistic,
-                "p_value": r.p_value,
-                "q_value": q,
-                "effect_name": r.effect_name,
-                "effect": r.effect,
+                **columns.evidence(r, q, ctx.sides),
                 "bar": bar,
-                f"n_{a}": r.n_ref,
-                f"n_{b}": r.n_cur,
-                **{
-                    k: v
-                    for k, v in r.extra.items()
-                    if k not in ("histogram", "shift_curve", "by_confidence")
-                },
                 "charts": _chart(r, ctx.sides),
             },
             action=(

@@ -22,6 +22,8 @@ from tripwire.stats.decision import DatasetDecision, decide
 from tripwire.stats.univariate import ColumnDrift, test_column, unseen_from
 
 MULTIVARIATE = "(all features)"
+#: Kinds of tests in the family that are not a column's own distribution test.
+NOT_COLUMNS = ("multivariate", "embedding", "concept")
 _NUMBERED = re.compile(r"^(.*?)[_\-.]?(\d+)$")
 EMBEDDING_MIN_COLUMNS = 8
 

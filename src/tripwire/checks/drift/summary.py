@@ -23,7 +23,7 @@ def sensitivity(ctx: AuditContext, dec: DatasetDecision) -> list[dict[str, Any]]
     level = dec.alpha / max(1, dec.n_tests)
     out = []
     for r in dec.results:
-        if r.kind in ("multivariate", "embedding", "concept"):
+        if r.kind in results.NOT_COLUMNS:
             continue
         d = detectable(r, level, power=POWER, bar=bar_for(r.effect_name, dec.min_effect))
         if d is not None:
@@ -63,14 +63,12 @@ def decide_dataset(ctx: AuditContext) -> Iterator[Finding]:
     else:
         reach = ""
     if dec.drifted:
-        tested = {
-            r.column for r in dec.results if r.kind not in ("multivariate", "embedding", "concept")
-        }
+        tested = {r.column for r in dec.results if r.kind not in results.NOT_COLUMNS}
         cols = sorted(
             {
                 r.column
                 for r, s in zip(dec.results, dec.statuses)
-                if s == "drift" and r.kind not in ("multivariate", "embedding", "concept")
+                if s == "drift" and r.kind not in results.NOT_COLUMNS
             }
         )
         title = (
